@@ -1,0 +1,35 @@
+#pragma once
+// envd's access control (e2b-api.md §2.5): the sandbox's access token in `X-Access-Token`, or for /files a URL
+// signature derived from it. Without a configured token everything is open (standalone debug mode).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/error.h"
+#include "http/exchange.h"
+
+namespace cellblock::agent {
+
+class AccessPolicy {
+ public:
+  explicit AccessPolicy(std::optional<std::string> token = std::nullopt) : token_(std::move(token)) {}
+
+  // Every envd route except /health and /files, and the interpreter's /execute.
+  Status check_token(const http::Request& request) const;
+  // GET /files (operation "read") and POST /files ("write"): the token, or a valid unexpired signature.
+  Status check_file_access(const http::Request& request, std::string_view operation, std::int64_t now_unix) const;
+
+ private:
+  std::optional<std::string> token_;
+};
+
+// "v1_" + base64(sha256("<path>:<operation>:<username>:<token>[:<expiration>]")) without padding.
+std::string file_signature(std::string_view path, std::string_view operation, std::string_view username,
+                           std::string_view token, std::optional<std::int64_t> expiration);
+
+// Compares in constant time (for equal lengths).
+bool secure_equals(std::string_view a, std::string_view b);
+
+}  // namespace cellblock::agent

@@ -1,0 +1,144 @@
+#include "agent/interpreter/context_registry.h"
+
+#include <algorithm>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include "agent/common/blocking_call.h"
+#include "common/encoding.h"
+
+namespace cellblock::interpreter {
+using agent::on_pool;
+
+std::optional<std::string> normalize_language(std::string_view language) {
+  std::string name;
+  for (char c : language) {
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') continue;
+    name += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  }
+  if (name.empty() || name == "python" || name == "python3") return std::string("python");
+  return std::nullopt;
+}
+
+ContextRegistry::ContextRegistry(asio::any_io_executor executor, asio::thread_pool& blocking,
+                                 InterpreterSettings settings)
+    : executor_(std::move(executor)), blocking_(blocking), settings_(std::move(settings)) {}
+
+ContextRegistry::~ContextRegistry() = default;
+
+void ContextRegistry::start_default() {
+  default_ready_ = std::make_shared<agent::AsyncEvent>(executor_);
+  asio::co_spawn(
+      executor_,
+      [this, ready = default_ready_]() -> asio::awaitable<void> {
+        auto context = co_await start_context("python", settings_.default_cwd);
+        if (context) {
+          defaults_["python"] = *context;
+          spdlog::info("default python context {} ready", (*context)->id);
+        } else {
+          default_error_ = context.error();
+          spdlog::error("default python context failed to start: {}", context.error().message);
+        }
+        ready->set();
+      },
+      asio::detached);
+}
+
+asio::awaitable<Result<std::shared_ptr<Context>>> ContextRegistry::default_context(const std::string& language) {
+  if (default_ready_) {
+    auto ready = default_ready_;
+    co_await ready->wait();
+  }
+  if (auto it = defaults_.find(language); it != defaults_.end() && it->second->kernel) co_return it->second;
+  // No default yet (it failed to start, or it was removed): start one now.
+  auto context = co_await start_context(language, settings_.default_cwd);
+  if (!context) co_return context;
+  if (auto it = defaults_.find(language); it != defaults_.end() && it->second->kernel) {
+    // Another request won the race; keep one default.
+    co_await remove((*context)->id);
+    co_return it->second;
+  }
+  defaults_[language] = *context;
+  co_return context;
+}
+
+asio::awaitable<Result<std::shared_ptr<Context>>> ContextRegistry::create(const std::string& language,
+                                                                          std::string cwd) {
+  if (cwd.empty()) cwd = settings_.default_cwd;
+  co_return co_await start_context(language, std::move(cwd));
+}
+
+asio::awaitable<Result<std::shared_ptr<Context>>> ContextRegistry::start_context(std::string language,
+                                                                                 std::string cwd) {
+  jupyter::KernelOptions options;
+  options.argv = settings_.python_argv;
+  options.env = settings_.kernel_env;
+  options.cwd = cwd;
+  options.runtime_dir = settings_.runtime_dir;
+  // g++ 12 double-frees a lambda with non-trivial captures built inside a co_await expression: build it first.
+  auto start = [options = std::move(options)]() { return jupyter::Kernel::start(options); };
+  auto kernel = co_await on_pool(blocking_, std::move(start));
+  if (!kernel) {
+    co_return fail(kernel.error().code, "starting the " + language + " kernel failed: " + kernel.error().message);
+  }
+  auto context = std::make_shared<Context>(executor_, random_id(20), std::move(language), std::move(cwd));
+  context->kernel = std::move(*kernel);
+  contexts_.push_back(context);
+  co_return context;
+}
+
+std::shared_ptr<Context> ContextRegistry::find(std::string_view id) const {
+  for (const auto& context : contexts_) {
+    if (context->id == id) return context;
+  }
+  return nullptr;
+}
+
+std::vector<std::shared_ptr<Context>> ContextRegistry::list() const { return contexts_; }
+
+asio::awaitable<Status> ContextRegistry::restart(std::string_view id) {
+  auto context = find(id);
+  if (!context || !context->kernel) co_return fail(ErrorCode::kNotFound, "context " + std::string(id) + " not found");
+  // A running cell ends with ContextRestarting; Kernel::restart blocks until the new kernel is ready.
+  jupyter::Kernel* kernel = context->kernel.get();
+  co_return co_await on_pool(blocking_, [kernel]() { return kernel->restart(); });
+}
+
+asio::awaitable<Status> ContextRegistry::remove(std::string_view id) {
+  auto it = std::find_if(contexts_.begin(), contexts_.end(), [&](const auto& c) { return c->id == id; });
+  if (it == contexts_.end()) co_return fail(ErrorCode::kNotFound, "context " + std::string(id) + " not found");
+  auto context = *it;
+  contexts_.erase(it);
+  for (auto d = defaults_.begin(); d != defaults_.end(); ++d) {
+    if (d->second == context) {
+      defaults_.erase(d);
+      break;
+    }
+  }
+  if (context->kernel) context->kernel->interrupt();
+  auto guard = co_await context->lock.lock();  // wait for the running cell (if any) to end
+  co_await destroy_kernel(std::move(context->kernel));
+  co_return Status{};
+}
+
+asio::awaitable<void> ContextRegistry::destroy_kernel(std::unique_ptr<jupyter::Kernel> kernel) {
+  if (!kernel) co_return;
+  // The destructor waits for the kernel process to exit: run it on the pool.
+  std::shared_ptr<jupyter::Kernel> shared(std::move(kernel));
+  auto destroy = [doomed = std::move(shared)]() mutable {
+    doomed.reset();
+    return 0;
+  };
+  co_await on_pool(blocking_, std::move(destroy));
+}
+
+asio::awaitable<void> ContextRegistry::shutdown() {
+  auto contexts = std::move(contexts_);
+  defaults_.clear();
+  for (auto& context : contexts) co_await destroy_kernel(std::move(context->kernel));
+}
+
+}  // namespace cellblock::interpreter

@@ -1,0 +1,78 @@
+#pragma once
+// The code interpreter's contexts: one Jupyter kernel each, with its own state and working directory
+// (e2b-api.md §7.5). The registry owns every kernel; kernels start, restart and stop on a blocking thread pool so
+// the I/O thread never waits for a process.
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "agent/common/async_primitives.h"
+#include "common/error.h"
+#include "jupyter/kernel.h"
+
+namespace cellblock::interpreter {
+
+namespace asio = boost::asio;
+
+struct InterpreterSettings {
+  std::string default_cwd;  // where contexts start unless the caller names a cwd
+  std::string runtime_dir;  // connection files and kernel logs
+  std::vector<std::string> python_argv;
+  std::vector<std::pair<std::string, std::string>> kernel_env;  // e.g. PYTHONPATH of the startup module
+};
+
+struct Context {
+  Context(asio::any_io_executor executor, std::string id, std::string language, std::string cwd)
+      : id(std::move(id)), language(std::move(language)), cwd(std::move(cwd)), lock(std::move(executor)) {}
+
+  const std::string id;
+  const std::string language;
+  const std::string cwd;
+  std::unique_ptr<jupyter::Kernel> kernel;  // null once the context is removed
+  agent::AsyncMutex lock;                   // executions in one context run one at a time
+};
+
+// Normalises a language name ("Python", " js" …); nullopt when no kernel for it exists in this sandbox.
+std::optional<std::string> normalize_language(std::string_view language);
+
+class ContextRegistry {
+ public:
+  ContextRegistry(asio::any_io_executor executor, asio::thread_pool& blocking, InterpreterSettings settings);
+  ~ContextRegistry();
+
+  // Starts the default Python context in the background (called once at agent start).
+  void start_default();
+  // Completes when the default Python context is ready (or failed to start).
+  asio::awaitable<Result<std::shared_ptr<Context>>> default_context(const std::string& language);
+
+  asio::awaitable<Result<std::shared_ptr<Context>>> create(const std::string& language, std::string cwd);
+  std::shared_ptr<Context> find(std::string_view id) const;
+  // Every context, oldest first.
+  std::vector<std::shared_ptr<Context>> list() const;
+  asio::awaitable<Status> restart(std::string_view id);
+  asio::awaitable<Status> remove(std::string_view id);
+  // Stops every kernel (agent shutdown).
+  asio::awaitable<void> shutdown();
+
+  const InterpreterSettings& settings() const { return settings_; }
+
+ private:
+  asio::awaitable<Result<std::shared_ptr<Context>>> start_context(std::string language, std::string cwd);
+  asio::awaitable<void> destroy_kernel(std::unique_ptr<jupyter::Kernel> kernel);
+
+  asio::any_io_executor executor_;
+  asio::thread_pool& blocking_;
+  InterpreterSettings settings_;
+  std::vector<std::shared_ptr<Context>> contexts_;  // in creation order
+  std::map<std::string, std::shared_ptr<Context>, std::less<>> defaults_;  // language → default context
+  std::shared_ptr<agent::AsyncEvent> default_ready_;
+  Error default_error_;
+};
+
+}  // namespace cellblock::interpreter

@@ -1,0 +1,35 @@
+#pragma once
+// Who a process runs as and where its relative paths start. Resolved once per request from the RPC's user
+// (the `Authorization: Basic <user>:` header or the `username` query) and the agent's settings.
+
+#include <optional>
+#include <string>
+
+#include <sys/types.h>
+
+#include "common/error.h"
+
+namespace cellblock::agent {
+
+// Agent-wide user settings (from the command line or POST /init).
+struct AgentUsers {
+  // Used when a request names no user. Empty means the user the agent itself runs as.
+  std::string default_user = "user";
+  // Default cwd of processes and base of relative paths. Empty means the user's home.
+  std::string default_workdir;
+};
+
+struct UserSpec {
+  std::string name;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::string home;
+  // Where processes start and relative paths resolve: the default workdir, or home.
+  std::string workdir;
+};
+
+// Looks the user up with getpwnam. Unknown user → kUnauthenticated (as reference envd's auth step). When the
+// agent is not root it can only act as itself: another user → kPermissionDenied.
+Result<UserSpec> resolve_user(const AgentUsers& users, const std::optional<std::string>& name);
+
+}  // namespace cellblock::agent
