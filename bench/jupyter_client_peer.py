@@ -30,19 +30,26 @@ from jupyter_client.connect import write_connection_file
 
 KERNEL_ARGV = ["/usr/bin/python3", "-m", "ipykernel_launcher", "-f", "{conn}", "--matplotlib=inline",
                "--InteractiveShell.colors=NoColor"]
+# What the agent adds when its start-up module is available (formatters for e2b/chart, e2b/data, application/json).
+STARTUP_ARGS = ["--PlainTextFormatter.max_seq_length=0",
+                "--IPKernelApp.exec_lines=import cellblock_kernel; cellblock_kernel.install()"]
 REPLY_TIMEOUT_S = 30
 
 
-def start_kernel(tmpdir, attempts=3):
+def start_kernel(tmpdir, startup_module_dir=None, attempts=3):
     """Starts ipykernel with the agent's argv. Retries because write_connection_file picks free ports and closes
     them, so another process may grab one before the kernel binds it."""
     for attempt in range(1, attempts + 1):
         conn_file = os.path.join(tmpdir, f"kernel-{attempt}.json")
         write_connection_file(conn_file, ip="127.0.0.1", transport="tcp")
         argv = [a.replace("{conn}", conn_file) for a in KERNEL_ARGV]
+        env = dict(os.environ)
+        if startup_module_dir:
+            argv += STARTUP_ARGS
+            env["PYTHONPATH"] = startup_module_dir
         log_path = os.path.join(tmpdir, f"kernel-{attempt}.log")
         with open(log_path, "wb") as log:
-            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env)
         client = BlockingKernelClient(connection_file=conn_file)
         client.load_connection_file()
         client.start_channels()
@@ -159,10 +166,12 @@ def main():
                         help="client for the standalone mode")
     parser.add_argument("--iterations", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=30)
+    parser.add_argument("--startup-module-dir", help="start the kernel like the agent does: PYTHONPATH=DIR plus "
+                        "the cellblock_kernel exec_lines")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="cellblock-peer-") as tmpdir:
-        proc, jc, conn_file = start_kernel(tmpdir)
+        proc, jc, conn_file = start_kernel(tmpdir, args.startup_module_dir)
         raw = RawZmqClient(conn_file)
         clients = {"jupyter_client": jc, "raw": raw}
         try:

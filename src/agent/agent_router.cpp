@@ -74,12 +74,14 @@ asio::awaitable<void> AgentRouter::route(int default_port, http::Request& reques
   } else if (port == kInterpreterPort) {
     co_await interpreter_.handle(request, body, writer);
   } else if (port < 0) {
-    co_await writer.send(http::error_response({ErrorCode::kInvalidArgument, "invalid E2b-Sandbox-Port header"}));
+    co_await writer.send(
+        http::error_response(ErrorCode::kInvalidArgument, "invalid E2b-Sandbox-Port header"));
   } else if (port == 0) {
-    co_await writer.send(http::error_response({ErrorCode::kInvalidArgument, "the E2b-Sandbox-Port header is required"}));
+    co_await writer.send(
+        http::error_response(ErrorCode::kInvalidArgument, "the E2b-Sandbox-Port header is required"));
   } else {
     co_await writer.send(http::error_response(
-        {ErrorCode::kSandboxUnavailable, "port " + std::to_string(port) + " is not served by this sandbox"}));
+        ErrorCode::kSandboxUnavailable, "port " + std::to_string(port) + " is not served by this sandbox"));
   }
 }
 

@@ -1,5 +1,6 @@
-// cellblock-agent: the in-sandbox daemon. Standalone it serves envd on TCP 49983 and the code interpreter on 49999
-// (what the E2B SDKs use in debug mode); inside a sandbox it serves both on one Unix socket, routed by header.
+// cellblock-agent: the in-sandbox daemon. Standalone it serves envd on TCP 49983 and the code interpreter on
+// 49999 (what the E2B SDKs use in debug mode); inside a sandbox it serves both on one Unix socket, routed by
+// header.
 
 #include <unistd.h>
 
@@ -11,14 +12,14 @@
 #include <string>
 #include <vector>
 
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
 
 #include "agent/agent_router.h"
 #include "agent/envd/envd_service.h"
@@ -47,8 +48,8 @@ struct Options {
   std::string log_level = "info";
 };
 
-// Where the kernel start-up module (templates/code-interpreter/python) lives: the flag, the environment, next to
-// an installed binary, or the source tree of a development build.
+// Where the kernel start-up module (templates/code-interpreter/python) lives: the flag, the environment, next
+// to an installed binary, or the source tree of a development build.
 std::string find_kernel_pythonpath(const Options& options) {
   if (!options.kernel_pythonpath.empty()) return options.kernel_pythonpath;
   if (const char* env = std::getenv("CELLBLOCK_KERNEL_PYTHONPATH"); env && *env) return env;
@@ -66,7 +67,8 @@ std::string find_kernel_pythonpath(const Options& options) {
 std::vector<std::string> python_argv(const Options& options, bool with_startup_module) {
   std::vector<std::string> argv = jupyter::python_kernel_argv();
   argv[0] = options.python;
-  if (with_startup_module) argv.emplace_back("--IPKernelApp.exec_lines=import cellblock_kernel; cellblock_kernel.install()");
+  if (with_startup_module)
+    argv.emplace_back("--IPKernelApp.exec_lines=import cellblock_kernel; cellblock_kernel.install()");
   return argv;
 }
 
@@ -85,7 +87,8 @@ std::map<std::string, std::string> parse_env(const std::vector<std::string>& pai
 
 std::string make_runtime_dir(const Options& options) {
   std::string dir = options.runtime_dir;
-  if (dir.empty()) dir = (fs::temp_directory_path() / ("cellblock-agent-" + std::to_string(::getpid()))).string();
+  if (dir.empty())
+    dir = (fs::temp_directory_path() / ("cellblock-agent-" + std::to_string(::getpid()))).string();
   std::error_code ec;
   fs::create_directories(dir, ec);
   fs::permissions(dir, fs::perms::owner_all, ec);
@@ -103,8 +106,10 @@ int main(int argc, char** argv) {
   Options options;
   CLI::App app{"cellblock-agent: E2B-compatible envd and code interpreter"};
   app.add_option("--listen", options.listen, "TCP address for the two services (empty: no TCP)");
-  app.add_option("--envd-port", options.envd_port, "envd port (0 picks a free port)")->check(CLI::Range(0, 65535));
-  app.add_option("--interpreter-port", options.interpreter_port, "code interpreter port (0 picks a free port)")
+  app.add_option("--envd-port", options.envd_port, "envd port (0 picks a free port)")
+      ->check(CLI::Range(0, 65535));
+  app.add_option("--interpreter-port", options.interpreter_port,
+                 "code interpreter port (0 picks a free port)")
       ->check(CLI::Range(0, 65535));
   app.add_option("--unix-socket", options.unix_socket, "also serve both services on this Unix socket");
   app.add_option("--workdir", options.workdir, "default working directory (default: the user's home)");
@@ -112,7 +117,8 @@ int main(int argc, char** argv) {
   app.add_option("--env", options.env, "sandbox-level environment variable KEY=VALUE (repeatable)");
   app.add_option("--runtime-dir", options.runtime_dir, "directory for kernel connection files and logs");
   app.add_option("--python", options.python, "Python interpreter that runs ipykernel");
-  app.add_option("--kernel-pythonpath", options.kernel_pythonpath, "directory holding the cellblock_kernel module");
+  app.add_option("--kernel-pythonpath", options.kernel_pythonpath,
+                 "directory holding the cellblock_kernel module");
   app.add_option("--log-level", options.log_level, "trace, debug, info, warn, error");
   CLI11_PARSE(app, argc, argv);
 
@@ -144,7 +150,8 @@ int main(int argc, char** argv) {
   settings.default_cwd = default_user->workdir;
   settings.runtime_dir = make_runtime_dir(options);
   std::string pythonpath = find_kernel_pythonpath(options);
-  if (pythonpath.empty()) spdlog::warn("kernel start-up module not found: charts and DataFrame data are disabled");
+  if (pythonpath.empty())
+    spdlog::warn("kernel start-up module not found: charts and DataFrame data are disabled");
   settings.python_argv = python_argv(options, !pythonpath.empty());
   if (!pythonpath.empty()) settings.kernel_env.emplace_back("PYTHONPATH", pythonpath);
   for (const auto& [key, value] : parse_env(options.env)) settings.kernel_env.emplace_back(key, value);
@@ -157,9 +164,11 @@ int main(int argc, char** argv) {
   http::Server server(io.get_executor());
 
   if (!options.listen.empty()) {
-    for (auto [name, port, service] : {std::tuple{"envd", options.envd_port, agent::kEnvdPort},
-                                       std::tuple{"interpreter", options.interpreter_port, agent::kInterpreterPort}}) {
-      auto bound = server.listen_tcp(options.listen, static_cast<std::uint16_t>(port), router.handler_for(service));
+    for (auto [name, port, service] :
+         {std::tuple{"envd", options.envd_port, agent::kEnvdPort},
+          std::tuple{"interpreter", options.interpreter_port, agent::kInterpreterPort}}) {
+      auto bound =
+          server.listen_tcp(options.listen, static_cast<std::uint16_t>(port), router.handler_for(service));
       if (!bound) {
         spdlog::critical("{}", bound.error().message);
         return 1;

@@ -63,8 +63,12 @@ void fill_random(void* buffer, std::size_t size) {
 
 }  // namespace
 
-std::string base64_encode(std::string_view bytes) { return encode(bytes, true); }
-std::string base64_encode_unpadded(std::string_view bytes) { return encode(bytes, false); }
+std::string base64_encode(std::string_view bytes) {
+  return encode(bytes, true);
+}
+std::string base64_encode_unpadded(std::string_view bytes) {
+  return encode(bytes, false);
+}
 
 std::optional<std::string> base64_decode(std::string_view text) {
   while (!text.empty() && text.back() == '=') text.remove_suffix(1);
@@ -116,7 +120,8 @@ std::string random_id(std::size_t length) {
 }
 
 std::int64_t unix_nanos_now() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -129,11 +134,13 @@ std::string rfc3339(std::int64_t unix_nanos) {
   }
   std::tm tm{};
   gmtime_r(&seconds, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                     tm.tm_hour, tm.tm_min, tm.tm_sec, micros);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, micros);
 }
 
-std::string rfc3339_now() { return rfc3339(unix_nanos_now()); }
+std::string rfc3339_now() {
+  return rfc3339(unix_nanos_now());
+}
 
 std::optional<std::string> percent_decode(std::string_view text) {
   std::string out;

@@ -1,5 +1,6 @@
 #pragma once
-// Small, allocation-light encoders shared by the wire protocols (Connect bytes fields, file signatures, tokens).
+// Small, allocation-light encoders shared by the wire protocols (Connect bytes fields, file signatures,
+// tokens).
 
 #include <cstdint>
 #include <optional>

@@ -127,11 +127,11 @@ ErrorCode from_connect_code(std::string_view code) {
     ErrorCode code;
   };
   static constexpr Entry kTable[] = {
-      {"invalid_argument", ErrorCode::kInvalidArgument}, {"unauthenticated", ErrorCode::kUnauthenticated},
-      {"permission_denied", ErrorCode::kPermissionDenied}, {"not_found", ErrorCode::kNotFound},
-      {"already_exists", ErrorCode::kAlreadyExists},     {"aborted", ErrorCode::kConflict},
+      {"invalid_argument", ErrorCode::kInvalidArgument},     {"unauthenticated", ErrorCode::kUnauthenticated},
+      {"permission_denied", ErrorCode::kPermissionDenied},   {"not_found", ErrorCode::kNotFound},
+      {"already_exists", ErrorCode::kAlreadyExists},         {"aborted", ErrorCode::kConflict},
       {"resource_exhausted", ErrorCode::kResourceExhausted}, {"canceled", ErrorCode::kCanceled},
-      {"unimplemented", ErrorCode::kUnimplemented},     {"unavailable", ErrorCode::kUnavailable},
+      {"unimplemented", ErrorCode::kUnimplemented},          {"unavailable", ErrorCode::kUnavailable},
       {"deadline_exceeded", ErrorCode::kDeadlineExceeded},
   };
   for (const auto& entry : kTable) {

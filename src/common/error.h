@@ -1,7 +1,7 @@
 #pragma once
-// One error vocabulary for the whole project. Every module returns `Result<T>` at its edges; the HTTP layer maps an
-// `ErrorCode` to an HTTP status, to E2B's `{code, message}` JSON and to a Connect error code in exactly one place
-// (error.cpp).
+// One error vocabulary for the whole project. Every module returns `Result<T>` at its edges; the HTTP layer
+// maps an `ErrorCode` to an HTTP status, to E2B's `{code, message}` JSON and to a Connect error code in
+// exactly one place (error.cpp).
 
 #include <string>
 #include <string_view>

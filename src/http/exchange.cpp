@@ -61,9 +61,9 @@ Result<std::vector<std::pair<std::string, std::string>>> parse_query(std::string
 
 asio::awaitable<Result<std::string>> BodyReader::read_all(std::size_t limit) {
   if (auto declared = declared_length(); declared && *declared > limit) {
-    co_return fail(ErrorCode::kPayloadTooLarge,
-                   "request body of " + std::to_string(*declared) + " bytes exceeds the limit of " +
-                       std::to_string(limit) + " bytes");
+    co_return fail(ErrorCode::kPayloadTooLarge, "request body of " + std::to_string(*declared) +
+                                                    " bytes exceeds the limit of " + std::to_string(limit) +
+                                                    " bytes");
   }
   std::string body;
   char buffer[16384];
@@ -102,6 +102,10 @@ Response error_response(const Error& error) {
   body["code"] = status;
   body["message"] = error.message;
   return json_response(status, boost::json::serialize(body));
+}
+
+Response error_response(ErrorCode code, std::string message) {
+  return error_response(Error{code, std::move(message)});
 }
 
 }  // namespace cellblock::http

@@ -1,6 +1,6 @@
 #pragma once
-// The Beast-free view of one HTTP exchange that handlers see. Only src/http/server.cpp includes Beast; handlers
-// compile against this header alone (a Beast translation unit costs ~25 s and ~770 MB to build).
+// The Beast-free view of one HTTP exchange that handlers see. Only src/http/server.cpp includes Beast;
+// handlers compile against this header alone (a Beast translation unit costs ~25 s and ~770 MB to build).
 
 #include <cstdint>
 #include <functional>
@@ -81,7 +81,8 @@ class ResponseWriter {
   virtual asio::awaitable<bool> begin_stream(int status, Headers headers) = 0;
   virtual asio::awaitable<bool> write_chunk(std::string_view data) = 0;
   virtual asio::awaitable<bool> end_stream() = 0;
-  // Closes the connection at once, without finishing the response: clients see a reset, as when a sandbox dies.
+  // Closes the connection at once, without finishing the response: clients see a reset, as when a sandbox
+  // dies.
   virtual void abort() = 0;
   // Completes when the peer has closed its side of the connection (or the connection failed).
   virtual asio::awaitable<void> wait_client_closed() = 0;
@@ -96,5 +97,6 @@ Response json_response(int status, std::string body);
 Response text_response(int status, std::string body);
 // E2B's error body: {"code": <http status>, "message": "..."}.
 Response error_response(const Error& error);
+Response error_response(ErrorCode code, std::string message);
 
 }  // namespace cellblock::http

@@ -8,11 +8,11 @@
 #include <set>
 #include <utility>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <spdlog/spdlog.h>
 
 #include "common/encoding.h"
 
@@ -225,7 +225,8 @@ Error parse_error(const beast::error_code& ec) {
 }  // namespace
 
 struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
-  Impl(asio::any_io_executor executor, ServerOptions options) : executor(std::move(executor)), options(options) {}
+  Impl(asio::any_io_executor executor, ServerOptions options)
+      : executor(std::move(executor)), options(options) {}
 
   asio::any_io_executor executor;
   ServerOptions options;
@@ -325,7 +326,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 Server::Server(asio::any_io_executor executor, ServerOptions options)
     : impl_(std::make_shared<Impl>(std::move(executor), options)) {}
 
-Server::~Server() { stop(); }
+Server::~Server() {
+  stop();
+}
 
 Result<std::uint16_t> Server::listen_tcp(const std::string& address, std::uint16_t port, Handler handler) {
   beast::error_code ec;

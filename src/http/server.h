@@ -1,6 +1,6 @@
 #pragma once
-// An HTTP/1.1 server over TCP or Unix sockets: one listener abstraction, two transports. Each connection is one
-// coroutine on the server's executor; handlers see only the Beast-free interface of exchange.h.
+// An HTTP/1.1 server over TCP or Unix sockets: one listener abstraction, two transports. Each connection is
+// one coroutine on the server's executor; handlers see only the Beast-free interface of exchange.h.
 
 #include <chrono>
 #include <cstdint>

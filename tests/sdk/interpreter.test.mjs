@@ -225,12 +225,14 @@ describe('contexts', { timeout: 60_000 }, () => {
     await sandbox.removeCodeContext(ctx.id);
     const after = await sandbox.listCodeContexts();
     assert.equal(after.find((c) => c.id === ctx.id), undefined, 'removed context still listed');
-    await assert.rejects(sandbox.runCode('1', { context: ctx }), NotFoundError);
+    // A short request timeout: on an error status the SDK leaves its request timer running, which would keep
+    // this test process alive for the default 60 s.
+    await assert.rejects(sandbox.runCode('1', { context: ctx, requestTimeoutMs: 5_000 }), NotFoundError);
   });
 
   test('runCode with an unknown context is rejected', async () => {
-    await assert.rejects(sandbox.runCode('1', { context: { id: 'no-such-context', language: 'python', cwd: '/' } }),
-                         NotFoundError);
+    const context = { id: 'no-such-context', language: 'python', cwd: '/' };
+    await assert.rejects(sandbox.runCode('1', { context, requestTimeoutMs: 5_000 }), NotFoundError);
   });
 
   test('default context cwd is the workdir', async () => {
@@ -250,7 +252,7 @@ describe('execution control', { timeout: 100_000 }, () => {
     assert.ok(Date.now() - t0 < 5_000, `1+1 took ${Date.now() - t0} ms after the aborted cell`);
   });
 
-  test('50 MB of output streams through with bounded agent memory', async () => {
+  test('50 MB of output streams through with bounded agent memory', async (t) => {
     const kChunk = 64 * 1024;
     const kCount = 800; // 50 MiB in total
     const code = `import sys\nchunk = "x" * ${kChunk - 1} + "\\n"\nfor _ in range(${kCount}):\n    sys.stdout.write(chunk)\nsys.stdout.flush()\n"done"`;
@@ -270,6 +272,7 @@ describe('execution control', { timeout: 100_000 }, () => {
     } finally {
       clearInterval(sampler);
     }
+    t.diagnostic(`agent RSS peak ${Math.round(maxRss / 1024)} MiB`);
     assert.equal(ex.error, undefined, JSON.stringify(ex.error));
     assert.equal(ex.text, 'done');
     assert.equal(received, kChunk * kCount, 'stdout bytes lost or duplicated');

@@ -1,6 +1,6 @@
 #pragma once
-// Runs a blocking call (starting a kernel, waiting for a process to exit) on a thread pool and resumes the awaiting
-// coroutine on its own executor with the result. The I/O thread never blocks.
+// Runs a blocking call (starting a kernel, waiting for a process to exit) on a thread pool and resumes the
+// awaiting coroutine on its own executor with the result. The I/O thread never blocks.
 
 #include <utility>
 

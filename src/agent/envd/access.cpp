@@ -33,7 +33,8 @@ std::string file_signature(std::string_view path, std::string_view operation, st
   if (expiration) text.append(":").append(std::to_string(*expiration));
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
-  return "v1_" + base64_encode_unpadded(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
+  return "v1_" +
+         base64_encode_unpadded(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
 }
 
 Status AccessPolicy::check_token(const http::Request& request) const {
@@ -59,8 +60,8 @@ Status AccessPolicy::check_file_access(const http::Request& request, std::string
     if (value < now_unix) return fail(ErrorCode::kUnauthenticated, "the signature has expired");
     expiration = value;
   }
-  auto expected = file_signature(query_param(request, "path"), operation, query_param(request, "username"), *token_,
-                                 expiration);
+  auto expected = file_signature(query_param(request, "path"), operation, query_param(request, "username"),
+                                 *token_, expiration);
   if (!secure_equals(*signature, expected)) return tl::unexpected(unauthorized());
   return {};
 }

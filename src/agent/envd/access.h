@@ -1,6 +1,6 @@
 #pragma once
-// envd's access control (e2b-api.md §2.5): the sandbox's access token in `X-Access-Token`, or for /files a URL
-// signature derived from it. Without a configured token everything is open (standalone debug mode).
+// envd's access control (e2b-api.md §2.5): the sandbox's access token in `X-Access-Token`, or for /files a
+// URL signature derived from it. Without a configured token everything is open (standalone debug mode).
 
 #include <cstdint>
 #include <optional>
@@ -19,7 +19,8 @@ class AccessPolicy {
   // Every envd route except /health and /files, and the interpreter's /execute.
   Status check_token(const http::Request& request) const;
   // GET /files (operation "read") and POST /files ("write"): the token, or a valid unexpired signature.
-  Status check_file_access(const http::Request& request, std::string_view operation, std::int64_t now_unix) const;
+  Status check_file_access(const http::Request& request, std::string_view operation,
+                           std::int64_t now_unix) const;
 
  private:
   std::optional<std::string> token_;

@@ -64,15 +64,16 @@ asio::awaitable<bool> RpcStream::send(const json::object& message) {
   co_return !client_gone_;
 }
 
-asio::awaitable<void> send_rpc_error(http::ResponseWriter& writer, const Error& error) {
-  co_await writer.send(http::json_response(http_status(error.code), http::unary_error_body(error.code, error.message)));
+asio::awaitable<void> send_rpc_error(http::ResponseWriter& writer, Error error) {
+  co_await writer.send(
+      http::json_response(http_status(error.code), http::unary_error_body(error.code, error.message)));
 }
 
-asio::awaitable<void> serve_unary(http::Request& request, http::BodyReader& body, http::ResponseWriter& writer,
-                                  const UnaryMethod& method) {
+asio::awaitable<void> serve_unary(http::Request& request, http::BodyReader& body,
+                                  http::ResponseWriter& writer, const UnaryMethod& method) {
   if (!has_content_type(request, "application/json")) {
-    co_await send_rpc_error(writer, {ErrorCode::kUnsupportedMedia,
-                                     "unary calls need Content-Type: application/json (the JSON codec)"});
+    co_await send_rpc_error(writer, ErrorCode::kUnsupportedMedia,
+                            "unary calls need Content-Type: application/json (the JSON codec)");
     co_return;
   }
   auto text = co_await body.read_all(kMaxRpcMessageBytes);
@@ -95,11 +96,11 @@ asio::awaitable<void> serve_unary(http::Request& request, http::BodyReader& body
   co_await writer.send(http::json_response(200, json::serialize(*result)));
 }
 
-asio::awaitable<void> serve_stream(http::Request& request, http::BodyReader& body, http::ResponseWriter& writer,
-                                   const StreamMethod& method) {
+asio::awaitable<void> serve_stream(http::Request& request, http::BodyReader& body,
+                                   http::ResponseWriter& writer, const StreamMethod& method) {
   if (!has_content_type(request, "application/connect+json")) {
-    co_await send_rpc_error(writer, {ErrorCode::kUnsupportedMedia,
-                                     "streaming calls need Content-Type: application/connect+json"});
+    co_await send_rpc_error(writer, ErrorCode::kUnsupportedMedia,
+                            "streaming calls need Content-Type: application/connect+json");
     co_return;
   }
   // Read exactly one envelope: the request message.
@@ -111,12 +112,14 @@ asio::awaitable<void> serve_stream(http::Request& request, http::BodyReader& bod
     } else {
       http::EnvelopeDecoder decoder(kMaxRpcMessageBytes);
       Status fed = decoder.feed(*text);
-      auto envelope = fed ? decoder.next() : Result<std::optional<http::Envelope>>(tl::unexpected(fed.error()));
+      auto envelope =
+          fed ? decoder.next() : Result<std::optional<http::Envelope>>(tl::unexpected(fed.error()));
       if (!envelope) {
         message = tl::unexpected(envelope.error());
       } else if (*envelope) {
         if (decoder.buffered_bytes() > 0) {
-          message = fail(ErrorCode::kInvalidArgument, "a server-streaming call takes exactly one request envelope");
+          message =
+              fail(ErrorCode::kInvalidArgument, "a server-streaming call takes exactly one request envelope");
         } else {
           message = parse_message((*envelope)->payload);
         }
@@ -135,8 +138,10 @@ asio::awaitable<void> serve_stream(http::Request& request, http::BodyReader& bod
     status = co_await method(*message, context, stream);
   }
   if (stream.client_gone()) co_return;
-  std::string end = status ? http::end_stream_ok() : http::end_stream_error(status.error().code, status.error().message);
-  if (co_await writer.write_chunk(http::encode_envelope(http::kEndStreamFlag, end))) co_await writer.end_stream();
+  std::string end =
+      status ? http::end_stream_ok() : http::end_stream_error(status.error().code, status.error().message);
+  if (co_await writer.write_chunk(http::encode_envelope(http::kEndStreamFlag, end)))
+    co_await writer.end_stream();
 }
 
 Status expect_known_fields(const json::object& message, std::initializer_list<std::string_view> fields,
@@ -155,7 +160,8 @@ Status expect_known_fields(const json::object& message, std::initializer_list<st
 Result<std::optional<std::string>> optional_string_field(const json::object& message, std::string_view name) {
   auto it = message.find(name);
   if (it == message.end() || it->value().is_null()) return std::optional<std::string>();
-  if (!it->value().is_string()) return fail(ErrorCode::kInvalidArgument, "field '" + std::string(name) + "' must be a string");
+  if (!it->value().is_string())
+    return fail(ErrorCode::kInvalidArgument, "field '" + std::string(name) + "' must be a string");
   return std::optional<std::string>(std::string(it->value().get_string()));
 }
 
@@ -177,7 +183,8 @@ Result<std::int64_t> int_field(const json::object& message, std::string_view nam
   if (value.is_uint64() && value.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
     return static_cast<std::int64_t>(value.get_uint64());
   }
-  if (value.is_double() && value.get_double() == static_cast<double>(static_cast<std::int64_t>(value.get_double()))) {
+  if (value.is_double() &&
+      value.get_double() == static_cast<double>(static_cast<std::int64_t>(value.get_double()))) {
     return static_cast<std::int64_t>(value.get_double());
   }
   if (value.is_string()) {  // protobuf JSON writes 64-bit integers as strings
@@ -192,14 +199,16 @@ Result<std::int64_t> int_field(const json::object& message, std::string_view nam
 Result<bool> bool_field(const json::object& message, std::string_view name, bool fallback) {
   auto it = message.find(name);
   if (it == message.end() || it->value().is_null()) return fallback;
-  if (!it->value().is_bool()) return fail(ErrorCode::kInvalidArgument, "field '" + std::string(name) + "' must be a boolean");
+  if (!it->value().is_bool())
+    return fail(ErrorCode::kInvalidArgument, "field '" + std::string(name) + "' must be a boolean");
   return it->value().get_bool();
 }
 
 Result<std::optional<json::object>> object_field(const json::object& message, std::string_view name) {
   auto it = message.find(name);
   if (it == message.end() || it->value().is_null()) return std::optional<json::object>();
-  if (!it->value().is_object()) return fail(ErrorCode::kInvalidArgument, "field '" + std::string(name) + "' must be an object");
+  if (!it->value().is_object())
+    return fail(ErrorCode::kInvalidArgument, "field '" + std::string(name) + "' must be an object");
   return std::optional<json::object>(it->value().get_object());
 }
 
@@ -208,7 +217,8 @@ Result<std::string> bytes_field(const json::object& message, std::string_view na
   if (!text) return tl::unexpected(text.error());
   if (!*text) return std::string();
   auto decoded = base64_decode(**text);
-  if (!decoded) return fail(ErrorCode::kInvalidArgument, "field '" + std::string(name) + "' is not valid base64");
+  if (!decoded)
+    return fail(ErrorCode::kInvalidArgument, "field '" + std::string(name) + "' is not valid base64");
   return std::move(*decoded);
 }
 

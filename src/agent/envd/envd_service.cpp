@@ -26,7 +26,8 @@ double cpu_used_percent() {
   std::uint64_t busy = user + nice + system + irq + softirq + steal;
   std::uint64_t total = busy + idle + iowait;
   double percent = 0;
-  if (total > last_total) percent = 100.0 * static_cast<double>(busy - last_busy) / static_cast<double>(total - last_total);
+  if (total > last_total)
+    percent = 100.0 * static_cast<double>(busy - last_busy) / static_cast<double>(total - last_total);
   last_busy = busy;
   last_total = total;
   return percent;
@@ -55,6 +56,14 @@ json::object collect_metrics() {
   return out;
 }
 
+// "/<package>.<Service>/<Method>": answered in Connect's error format even when unknown.
+bool looks_like_rpc(std::string_view path) {
+  if (path.size() < 4 || path[0] != '/') return false;
+  auto slash = path.find('/', 1);
+  if (slash == std::string_view::npos || path.find('/', slash + 1) != std::string_view::npos) return false;
+  return path.substr(1, slash - 1).find('.') != std::string_view::npos && slash + 1 < path.size();
+}
+
 }  // namespace
 
 EnvdService::EnvdService(asio::any_io_executor executor, const AccessPolicy& access, const AgentUsers& users,
@@ -68,14 +77,17 @@ EnvdService::EnvdService(asio::any_io_executor executor, const AccessPolicy& acc
   processes_.set_sandbox_env(std::move(sandbox_env));
 }
 
-EnvdService::~EnvdService() { stop(); }
+EnvdService::~EnvdService() {
+  stop();
+}
 
 void EnvdService::stop() {
   processes_.stop();
   watchers_.stop();
 }
 
-asio::awaitable<void> EnvdService::handle(http::Request& request, http::BodyReader& body, http::ResponseWriter& writer) {
+asio::awaitable<void> EnvdService::handle(http::Request& request, http::BodyReader& body,
+                                          http::ResponseWriter& writer) {
   const std::string& path = request.path;
   const std::string& method = request.method;
   if (path == "/health") {
@@ -90,7 +102,7 @@ asio::awaitable<void> EnvdService::handle(http::Request& request, http::BodyRead
     } else if (method == "POST") {
       co_await files_.upload(request, body, writer);
     } else {
-      co_await writer.send(http::error_response({ErrorCode::kMethodNotAllowed, "use GET or POST /files"}));
+      co_await writer.send(http::error_response(ErrorCode::kMethodNotAllowed, "use GET or POST /files"));
     }
     co_return;
   }
@@ -102,12 +114,17 @@ asio::awaitable<void> EnvdService::handle(http::Request& request, http::BodyRead
   constexpr std::string_view kFilesystem = "/filesystem.Filesystem/";
   if (path.starts_with(kProcess) || path.starts_with(kFilesystem)) {
     if (method != "POST") {
-      co_await send_rpc_error(writer, {ErrorCode::kMethodNotAllowed, "Connect RPCs use POST"});
+      co_await send_rpc_error(writer, ErrorCode::kMethodNotAllowed, "Connect RPCs use POST");
     } else if (path.starts_with(kProcess)) {
       co_await process_rpc_.serve(std::string_view(path).substr(kProcess.size()), request, body, writer);
     } else {
-      co_await filesystem_rpc_.serve(std::string_view(path).substr(kFilesystem.size()), request, body, writer);
+      co_await filesystem_rpc_.serve(std::string_view(path).substr(kFilesystem.size()), request, body,
+                                     writer);
     }
+    co_return;
+  }
+  if (looks_like_rpc(path) && method == "POST") {
+    co_await send_rpc_error(writer, ErrorCode::kUnimplemented, "unknown service or method " + path.substr(1));
     co_return;
   }
   if (path == "/envs" && method == "GET") {
@@ -120,7 +137,7 @@ asio::awaitable<void> EnvdService::handle(http::Request& request, http::BodyRead
     co_await metrics(writer);
     co_return;
   }
-  co_await writer.send(http::error_response({ErrorCode::kNotFound, "no route for " + method + " " + path}));
+  co_await writer.send(http::error_response(ErrorCode::kNotFound, "no route for " + method + " " + path));
 }
 
 asio::awaitable<void> EnvdService::metrics(http::ResponseWriter& writer) {

@@ -28,7 +28,9 @@ std::optional<std::string> username_of(const http::Request& request) {
   return std::nullopt;
 }
 
-std::int64_t unix_now() { return static_cast<std::int64_t>(::time(nullptr)); }
+std::int64_t unix_now() {
+  return static_cast<std::int64_t>(::time(nullptr));
+}
 
 std::string_view content_type_for(std::string_view path) {
   struct Entry {
@@ -36,14 +38,22 @@ std::string_view content_type_for(std::string_view path) {
     std::string_view type;
   };
   static constexpr std::array<Entry, 16> kTypes{{
-      {".txt", "text/plain; charset=utf-8"}, {".csv", "text/csv; charset=utf-8"},
-      {".json", "application/json"},         {".html", "text/html; charset=utf-8"},
-      {".md", "text/markdown; charset=utf-8"}, {".py", "text/x-python; charset=utf-8"},
-      {".png", "image/png"},                 {".jpg", "image/jpeg"},
-      {".jpeg", "image/jpeg"},               {".gif", "image/gif"},
-      {".svg", "image/svg+xml"},             {".pdf", "application/pdf"},
-      {".zip", "application/zip"},           {".gz", "application/gzip"},
-      {".js", "text/javascript; charset=utf-8"}, {".xml", "application/xml"},
+      {".txt", "text/plain; charset=utf-8"},
+      {".csv", "text/csv; charset=utf-8"},
+      {".json", "application/json"},
+      {".html", "text/html; charset=utf-8"},
+      {".md", "text/markdown; charset=utf-8"},
+      {".py", "text/x-python; charset=utf-8"},
+      {".png", "image/png"},
+      {".jpg", "image/jpeg"},
+      {".jpeg", "image/jpeg"},
+      {".gif", "image/gif"},
+      {".svg", "image/svg+xml"},
+      {".pdf", "application/pdf"},
+      {".zip", "application/zip"},
+      {".gz", "application/gzip"},
+      {".js", "text/javascript; charset=utf-8"},
+      {".xml", "application/xml"},
   }};
   for (const auto& entry : kTypes) {
     if (path.size() > entry.extension.size() && path.ends_with(entry.extension)) return entry.type;
@@ -56,11 +66,13 @@ Result<std::map<std::string, std::string>> metadata_from_headers(const http::Hea
   constexpr std::string_view kPrefix = "x-metadata-";
   std::map<std::string, std::string> metadata;
   for (const auto& [name, value] : headers.items()) {
-    if (name.size() <= kPrefix.size() || !http::iequals(std::string_view(name).substr(0, kPrefix.size()), kPrefix)) {
+    if (name.size() <= kPrefix.size() ||
+        !http::iequals(std::string_view(name).substr(0, kPrefix.size()), kPrefix)) {
       continue;
     }
     std::string key;
-    for (char c : name.substr(kPrefix.size())) key += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    for (char c : name.substr(kPrefix.size()))
+      key += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
     for (char c : value) {
       if (c < 0x20 || c > 0x7e) {
         return fail(ErrorCode::kInvalidArgument, "metadata '" + key + "' must be printable ASCII");
@@ -93,7 +105,8 @@ class MultipartUpload final : public http::MultipartCallbacks {
   Status on_part_begin(const http::PartHeaders& headers) override {
     if (headers.name != "file") return {};  // other form fields are ignored
     std::string requested = path_override_.value_or(headers.filename.value_or(""));
-    if (requested.empty()) return fail(ErrorCode::kInvalidArgument, "a 'file' part needs a filename or ?path=");
+    if (requested.empty())
+      return fail(ErrorCode::kInvalidArgument, "a 'file' part needs a filename or ?path=");
     auto destination = resolve_path(requested, user_);
     if (!destination) return tl::unexpected(destination.error());
     if (!targets_.insert(*destination).second) {
@@ -154,29 +167,35 @@ FilesHandler::FilesHandler(const AccessPolicy& access, const AgentUsers& users, 
     : access_(access), users_(users), limits_(limits) {}
 
 awaitable<void> FilesHandler::download(http::Request& request, http::ResponseWriter& writer) {
-  auto fail_with = [&](const Error& error) -> awaitable<void> { co_await writer.send(http::error_response(error)); };
+  auto fail_with = [&](http::Response response) -> awaitable<void> {
+    co_await writer.send(std::move(response));
+  };
   if (auto allowed = access_.check_file_access(request, "read", unix_now()); !allowed) {
-    co_return co_await fail_with(allowed.error());
+    co_return co_await fail_with(http::error_response(allowed.error()));
   }
   auto path = request.query_value("path");
-  if (!path || path->empty()) co_return co_await fail_with({ErrorCode::kInvalidArgument, "query 'path' is required"});
+  if (!path || path->empty())
+    co_return co_await fail_with(
+        http::error_response(ErrorCode::kInvalidArgument, "query 'path' is required"));
   auto user = resolve_user(users_, username_of(request));
-  if (!user) co_return co_await fail_with(user.error());
+  if (!user) co_return co_await fail_with(http::error_response(user.error()));
   auto resolved = resolve_path(*path, *user);
-  if (!resolved) co_return co_await fail_with(resolved.error());
+  if (!resolved) co_return co_await fail_with(http::error_response(resolved.error()));
 
   int fd = ::open(resolved->c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT || errno == ENOTDIR) {
-      co_return co_await fail_with({ErrorCode::kNotFound, "path '" + *resolved + "' does not exist"});
+      co_return co_await fail_with(
+          http::error_response(ErrorCode::kNotFound, "path '" + *resolved + "' does not exist"));
     }
-    co_return co_await fail_with(system_error("open " + *resolved, errno));
+    co_return co_await fail_with(http::error_response(system_error("open " + *resolved, errno)));
   }
   struct stat st {};
   ::fstat(fd, &st);
   if (S_ISDIR(st.st_mode)) {
     ::close(fd);
-    co_return co_await fail_with({ErrorCode::kInvalidArgument, "path '" + *resolved + "' is a directory"});
+    co_return co_await fail_with(
+        http::error_response(ErrorCode::kInvalidArgument, "path '" + *resolved + "' is a directory"));
   }
   http::Headers headers;
   headers.add("Content-Type", std::string(content_type_for(*resolved)));
@@ -185,15 +204,18 @@ awaitable<void> FilesHandler::download(http::Request& request, http::ResponseWri
   ::close(fd);
 }
 
-awaitable<void> FilesHandler::upload(http::Request& request, http::BodyReader& body, http::ResponseWriter& writer) {
-  auto fail_with = [&](const Error& error) -> awaitable<void> { co_await writer.send(http::error_response(error)); };
+awaitable<void> FilesHandler::upload(http::Request& request, http::BodyReader& body,
+                                     http::ResponseWriter& writer) {
+  auto fail_with = [&](http::Response response) -> awaitable<void> {
+    co_await writer.send(std::move(response));
+  };
   if (auto allowed = access_.check_file_access(request, "write", unix_now()); !allowed) {
-    co_return co_await fail_with(allowed.error());
+    co_return co_await fail_with(http::error_response(allowed.error()));
   }
   auto user = resolve_user(users_, username_of(request));
-  if (!user) co_return co_await fail_with(user.error());
+  if (!user) co_return co_await fail_with(http::error_response(user.error()));
   auto metadata = metadata_from_headers(request.headers);
-  if (!metadata) co_return co_await fail_with(metadata.error());
+  if (!metadata) co_return co_await fail_with(http::error_response(metadata.error()));
   std::optional<std::string> path;
   if (auto p = request.query_value("path"); p && !p->empty()) path = std::string(*p);
 
@@ -201,51 +223,55 @@ awaitable<void> FilesHandler::upload(http::Request& request, http::BodyReader& b
   const std::string encoding(request.header("Content-Encoding").value_or("identity"));
   const bool gzipped = http::iequals(encoding, "gzip");
   if (!gzipped && !http::iequals(encoding, "identity")) {
-    co_return co_await fail_with({ErrorCode::kUnsupportedMedia, "unsupported Content-Encoding '" + encoding + "'"});
+    co_return co_await fail_with(http::error_response(ErrorCode::kUnsupportedMedia,
+                                                      "unsupported Content-Encoding '" + encoding + "'"));
   }
   http::GzipInflater inflater(limits_.max_upload_bytes);
 
   if (content_type.starts_with("multipart/form-data")) {
     auto boundary = http::boundary_from_content_type(content_type);
-    if (!boundary) co_return co_await fail_with(boundary.error());
+    if (!boundary) co_return co_await fail_with(http::error_response(boundary.error()));
     MultipartUpload upload(*user, path, limits_.max_upload_bytes);
     http::MultipartParser parser(*boundary);
     auto feed = [&](std::string_view bytes) { return parser.feed(bytes, upload); };
-    Status status = co_await pump_body(body, [&](std::string_view bytes) {
-      return gzipped ? inflater.feed(bytes, feed) : feed(bytes);
-    });
+    Status status = co_await pump_body(
+        body, [&](std::string_view bytes) { return gzipped ? inflater.feed(bytes, feed) : feed(bytes); });
     if (status && gzipped) status = inflater.finish();
     if (status) status = parser.finish();
-    if (!status) co_return co_await fail_with(status.error());
+    if (!status) co_return co_await fail_with(http::error_response(status.error()));
     auto written = upload.commit(*metadata);
-    if (!written) co_return co_await fail_with(written.error());
-    if (written->empty()) co_return co_await fail_with({ErrorCode::kInvalidArgument, "no part named 'file' in the upload"});
+    if (!written) co_return co_await fail_with(http::error_response(written.error()));
+    if (written->empty())
+      co_return co_await fail_with(
+          http::error_response(ErrorCode::kInvalidArgument, "no part named 'file' in the upload"));
     co_await writer.send(http::json_response(200, json::serialize(*written)));
     co_return;
   }
 
   if (!content_type.empty() && !content_type.starts_with("application/octet-stream")) {
-    co_return co_await fail_with({ErrorCode::kUnsupportedMedia,
-                                  "unsupported Content-Type '" + content_type +
-                                      "': use multipart/form-data or application/octet-stream"});
+    co_return co_await fail_with(http::error_response(
+        ErrorCode::kUnsupportedMedia, "unsupported Content-Type '" + content_type +
+                                          "': use multipart/form-data or application/octet-stream"));
   }
-  if (!path) co_return co_await fail_with({ErrorCode::kInvalidArgument, "query 'path' is required for octet-stream uploads"});
+  if (!path)
+    co_return co_await fail_with(http::error_response(ErrorCode::kInvalidArgument,
+                                                      "query 'path' is required for octet-stream uploads"));
   auto destination = resolve_path(*path, *user);
-  if (!destination) co_return co_await fail_with(destination.error());
+  if (!destination) co_return co_await fail_with(http::error_response(destination.error()));
   UploadSink sink;
-  if (auto opened = sink.open(*destination, *user); !opened) co_return co_await fail_with(opened.error());
+  if (auto opened = sink.open(*destination, *user); !opened)
+    co_return co_await fail_with(http::error_response(opened.error()));
   auto write = [&](std::string_view bytes) -> Status {
     if (sink.bytes_written() + bytes.size() > limits_.max_upload_bytes) {
       return fail(ErrorCode::kPayloadTooLarge, "upload exceeds the size limit");
     }
     return sink.write(bytes);
   };
-  Status status = co_await pump_body(body, [&](std::string_view bytes) {
-    return gzipped ? inflater.feed(bytes, write) : write(bytes);
-  });
+  Status status = co_await pump_body(
+      body, [&](std::string_view bytes) { return gzipped ? inflater.feed(bytes, write) : write(bytes); });
   if (status && gzipped) status = inflater.finish();
   if (status) status = sink.commit(*metadata);
-  if (!status) co_return co_await fail_with(status.error());
+  if (!status) co_return co_await fail_with(http::error_response(status.error()));
   json::array written;
   written.push_back(written_entry(*destination, *metadata));
   co_await writer.send(http::json_response(200, json::serialize(written)));

@@ -18,7 +18,8 @@ class FilesHandler {
   FilesHandler(const AccessPolicy& access, const AgentUsers& users, FilesLimits limits = {});
 
   http::asio::awaitable<void> download(http::Request& request, http::ResponseWriter& writer);
-  http::asio::awaitable<void> upload(http::Request& request, http::BodyReader& body, http::ResponseWriter& writer);
+  http::asio::awaitable<void> upload(http::Request& request, http::BodyReader& body,
+                                     http::ResponseWriter& writer);
 
  private:
   const AccessPolicy& access_;

@@ -29,7 +29,8 @@ json::object entry_message(const EntryInfo& entry) {
 Result<std::string> path_field(const json::object& message, std::string_view name, const UserSpec& user) {
   auto path = string_field(message, name, true);
   if (!path) return tl::unexpected(path.error());
-  if (path->empty()) return fail(ErrorCode::kInvalidArgument, "field '" + std::string(name) + "' must not be empty");
+  if (path->empty())
+    return fail(ErrorCode::kInvalidArgument, "field '" + std::string(name) + "' must not be empty");
   return resolve_path(*path, user);
 }
 
@@ -67,26 +68,23 @@ json::object oneof(const char* name, json::value value) {
 
 }  // namespace
 
-asio::awaitable<void> FilesystemRpc::serve(std::string_view method, http::Request& request, http::BodyReader& body,
-                                           http::ResponseWriter& writer) {
+asio::awaitable<void> FilesystemRpc::serve(std::string_view method, http::Request& request,
+                                           http::BodyReader& body, http::ResponseWriter& writer) {
   if (method == "WatchDir") {
     co_await serve_stream(request, body, writer, [this](const json::object& m, RpcContext& c, RpcStream& s) {
       return watch_dir(m, c, s);
     });
     co_return;
   }
-  static constexpr std::string_view kUnary[] = {"Stat",          "MakeDir",          "Move",         "ListDir",
-                                                "Remove",        "CreateWatcher",    "GetWatcherEvents",
-                                                "RemoveWatcher"};
+  static constexpr std::string_view kUnary[] = {
+      "Stat", "MakeDir", "Move", "ListDir", "Remove", "CreateWatcher", "GetWatcherEvents", "RemoveWatcher"};
   if (std::find(std::begin(kUnary), std::end(kUnary), method) == std::end(kUnary)) {
-    co_await send_rpc_error(writer,
-                            {ErrorCode::kNotFound, "unknown method filesystem.Filesystem/" + std::string(method)});
+    co_await send_rpc_error(writer, ErrorCode::kUnimplemented,
+                            "unknown method filesystem.Filesystem/" + std::string(method));
     co_return;
   }
-  UnaryMethod unary = [this, name = std::string(method)](const json::object& message,
-                                                         RpcContext& context) -> asio::awaitable<Result<json::object>> {
-    co_return call(name, message, context);
-  };
+  UnaryMethod unary = [this, name = std::string(method)](const json::object& message, RpcContext& context)
+      -> asio::awaitable<Result<json::object>> { co_return call(name, message, context); };
   co_await serve_unary(request, body, writer, unary);
 }
 
@@ -168,7 +166,8 @@ asio::awaitable<Status> FilesystemRpc::watch_dir(const json::object& message, Rp
   if (!options) co_return tl::unexpected(options.error());
   auto watcher = DirWatcher::create(co_await asio::this_coro::executor, std::move(*options));
   if (!watcher) co_return tl::unexpected(watcher.error());
-  if (!co_await stream.send(oneof("start", json::object{}))) co_return Status{};
+  const json::object start = oneof("start", json::object{});
+  if (!co_await stream.send(start)) co_return Status{};
 
   const auto deadline = context.timeout ? std::chrono::steady_clock::now() + *context.timeout
                                         : std::chrono::steady_clock::time_point::max();
@@ -179,13 +178,16 @@ asio::awaitable<Status> FilesystemRpc::watch_dir(const json::object& message, Rp
     auto next = co_await ((*watcher)->next() || sleep_for(wait) || stream.wait_client_closed());
     if (next.index() == 2) co_return Status{};
     if (next.index() == 1) {
-      if (std::chrono::steady_clock::now() >= deadline) co_return fail(ErrorCode::kDeadlineExceeded, "watch timeout");
-      if (!co_await stream.send(oneof("keepalive", json::object{}))) co_return Status{};
+      if (std::chrono::steady_clock::now() >= deadline)
+        co_return fail(ErrorCode::kDeadlineExceeded, "watch timeout");
+      const json::object keepalive = oneof("keepalive", json::object{});
+      if (!co_await stream.send(keepalive)) co_return Status{};
       continue;
     }
     auto& event = std::get<0>(next);
     if (!event) co_return fail(ErrorCode::kNotFound, "the watched directory is gone");
-    if (!co_await stream.send(oneof("filesystem", to_json(*event)))) co_return Status{};
+    const json::object message = oneof("filesystem", to_json(*event));
+    if (!co_await stream.send(message)) co_return Status{};
   }
 }
 

@@ -19,7 +19,8 @@ class FilesystemRpc {
  private:
   Result<boost::json::object> call(std::string_view method, const boost::json::object& message,
                                    const RpcContext& context);
-  asio::awaitable<Status> watch_dir(const boost::json::object& message, RpcContext& context, RpcStream& stream);
+  asio::awaitable<Status> watch_dir(const boost::json::object& message, RpcContext& context,
+                                    RpcStream& stream);
 
   WatcherRegistry& watchers_;
   const AgentUsers& users_;

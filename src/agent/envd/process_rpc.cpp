@@ -33,7 +33,9 @@ json::object event_json(const ProcessEvent& event) {
   }
   if (const auto* data = std::get_if<DataEvent>(&event)) {
     json::object body;
-    const char* key = data->stream == OutputStream::kStdout ? "stdout" : data->stream == OutputStream::kStderr ? "stderr" : "pty";
+    const char* key = data->stream == OutputStream::kStdout   ? "stdout"
+                      : data->stream == OutputStream::kStderr ? "stderr"
+                                                              : "pty";
     body[key] = base64_encode(data->bytes);
     return wrap_event("data", std::move(body));
   }
@@ -69,16 +71,20 @@ Result<ProcessConfig> parse_config(const json::object& message) {
   if (cmd->empty()) return fail(ErrorCode::kInvalidArgument, "field 'cmd' must not be empty");
   config.cmd = std::move(*cmd);
   if (auto it = message.find("args"); it != message.end() && !it->value().is_null()) {
-    if (!it->value().is_array()) return fail(ErrorCode::kInvalidArgument, "field 'args' must be an array of strings");
+    if (!it->value().is_array())
+      return fail(ErrorCode::kInvalidArgument, "field 'args' must be an array of strings");
     for (const auto& arg : it->value().get_array()) {
-      if (!arg.is_string()) return fail(ErrorCode::kInvalidArgument, "field 'args' must be an array of strings");
+      if (!arg.is_string())
+        return fail(ErrorCode::kInvalidArgument, "field 'args' must be an array of strings");
       config.args.emplace_back(arg.get_string());
     }
   }
   if (auto it = message.find("envs"); it != message.end() && !it->value().is_null()) {
-    if (!it->value().is_object()) return fail(ErrorCode::kInvalidArgument, "field 'envs' must be a map of strings");
+    if (!it->value().is_object())
+      return fail(ErrorCode::kInvalidArgument, "field 'envs' must be a map of strings");
     for (const auto& [key, value] : it->value().get_object()) {
-      if (!value.is_string()) return fail(ErrorCode::kInvalidArgument, "field 'envs' must be a map of strings");
+      if (!value.is_string())
+        return fail(ErrorCode::kInvalidArgument, "field 'envs' must be a map of strings");
       config.envs[std::string(key)] = std::string(value.get_string());
     }
   }
@@ -97,7 +103,8 @@ Result<std::optional<PtySize>> parse_pty(const json::object& message) {
   if (!size) return tl::unexpected(size.error());
   PtySize out;
   if (*size) {
-    if (auto ok = expect_known_fields(**size, {"cols", "rows"}, "PTY.Size"); !ok) return tl::unexpected(ok.error());
+    if (auto ok = expect_known_fields(**size, {"cols", "rows"}, "PTY.Size"); !ok)
+      return tl::unexpected(ok.error());
     auto cols = int_field(**size, "cols", 80);
     auto rows = int_field(**size, "rows", 24);
     if (!cols) return tl::unexpected(cols.error());
@@ -147,14 +154,17 @@ asio::awaitable<Status> pump_events(Subscription subscription, RpcContext& conte
     auto next = co_await (subscription.next() || sleep_for(wait) || stream.wait_client_closed());
     if (next.index() == 2) co_return Status{};  // client gone
     if (next.index() == 1) {
-      if (!co_await stream.send(wrap_event("keepalive", json::object{}))) co_return Status{};
+      const json::object keepalive = wrap_event("keepalive", json::object{});
+      if (!co_await stream.send(keepalive)) co_return Status{};
       continue;
     }
     auto& event = std::get<0>(next);
     if (!event) co_return Status{};
-    if (!co_await stream.send(event_json(*event))) co_return Status{};
+    const json::object message = event_json(*event);
+    if (!co_await stream.send(message)) co_return Status{};
     if (const auto* end = std::get_if<EndEvent>(&*event)) {
-      if (end->deadline_exceeded) co_return fail(ErrorCode::kDeadlineExceeded, "the process reached its timeout");
+      if (end->deadline_exceeded)
+        co_return fail(ErrorCode::kDeadlineExceeded, "the process reached its timeout");
       co_return Status{};
     }
   }
@@ -162,13 +172,14 @@ asio::awaitable<Status> pump_events(Subscription subscription, RpcContext& conte
 
 }  // namespace
 
-asio::awaitable<void> ProcessRpc::serve(std::string_view method, http::Request& request, http::BodyReader& body,
-                                        http::ResponseWriter& writer) {
+asio::awaitable<void> ProcessRpc::serve(std::string_view method, http::Request& request,
+                                        http::BodyReader& body, http::ResponseWriter& writer) {
   auto unary = [&](auto fn) -> asio::awaitable<void> {
-    co_await serve_unary(request, body, writer,
-                         [&](const json::object& message, RpcContext&) -> asio::awaitable<Result<json::object>> {
-                           co_return fn(message);
-                         });
+    co_await serve_unary(
+        request, body, writer,
+        [&](const json::object& message, RpcContext&) -> asio::awaitable<Result<json::object>> {
+          co_return fn(message);
+        });
   };
   if (method == "Start") {
     co_await serve_stream(request, body, writer, [this](const json::object& m, RpcContext& c, RpcStream& s) {
@@ -191,12 +202,15 @@ asio::awaitable<void> ProcessRpc::serve(std::string_view method, http::Request& 
   } else if (method == "StreamInput") {
     co_await stream_input(request, body, writer);
   } else {
-    co_await send_rpc_error(writer, {ErrorCode::kNotFound, "unknown method process.Process/" + std::string(method)});
+    co_await send_rpc_error(writer, ErrorCode::kUnimplemented,
+                            "unknown method process.Process/" + std::string(method));
   }
 }
 
-asio::awaitable<Status> ProcessRpc::start(const json::object& message, RpcContext& context, RpcStream& stream) {
-  if (auto ok = expect_known_fields(message, {"process", "pty", "tag", "stdin"}, "StartRequest"); !ok) co_return ok;
+asio::awaitable<Status> ProcessRpc::start(const json::object& message, RpcContext& context,
+                                          RpcStream& stream) {
+  if (auto ok = expect_known_fields(message, {"process", "pty", "tag", "stdin"}, "StartRequest"); !ok)
+    co_return ok;
   auto process_field = object_field(message, "process");
   if (!process_field) co_return tl::unexpected(process_field.error());
   if (!*process_field) co_return fail(ErrorCode::kInvalidArgument, "field 'process' is required");
@@ -229,7 +243,8 @@ asio::awaitable<Status> ProcessRpc::start(const json::object& message, RpcContex
   co_return co_await pump_events((*process)->subscribe(), context, stream, true);
 }
 
-asio::awaitable<Status> ProcessRpc::connect(const json::object& message, RpcContext& context, RpcStream& stream) {
+asio::awaitable<Status> ProcessRpc::connect(const json::object& message, RpcContext& context,
+                                            RpcStream& stream) {
   if (auto ok = expect_known_fields(message, {"process"}, "ConnectRequest"); !ok) co_return ok;
   auto process = select(message);
   if (!process) co_return tl::unexpected(process.error());
@@ -239,8 +254,10 @@ asio::awaitable<Status> ProcessRpc::connect(const json::object& message, RpcCont
 Result<std::shared_ptr<Process>> ProcessRpc::select(const json::object& message) const {
   auto selector = object_field(message, "process");
   if (!selector) return tl::unexpected(selector.error());
-  if (!*selector) return fail(ErrorCode::kInvalidArgument, "field 'process' (a pid or tag selector) is required");
-  if (auto ok = expect_known_fields(**selector, {"pid", "tag"}, "ProcessSelector"); !ok) return tl::unexpected(ok.error());
+  if (!*selector)
+    return fail(ErrorCode::kInvalidArgument, "field 'process' (a pid or tag selector) is required");
+  if (auto ok = expect_known_fields(**selector, {"pid", "tag"}, "ProcessSelector"); !ok)
+    return tl::unexpected(ok.error());
   if ((*selector)->contains("pid")) {
     auto pid = int_field(**selector, "pid");
     if (!pid) return tl::unexpected(pid.error());
@@ -267,13 +284,15 @@ Result<json::object> ProcessRpc::list() const {
 }
 
 Result<json::object> ProcessRpc::send_input(const json::object& message) {
-  if (auto ok = expect_known_fields(message, {"process", "input"}, "SendInputRequest"); !ok) return tl::unexpected(ok.error());
+  if (auto ok = expect_known_fields(message, {"process", "input"}, "SendInputRequest"); !ok)
+    return tl::unexpected(ok.error());
   auto process = select(message);
   if (!process) return tl::unexpected(process.error());
   auto input = object_field(message, "input");
   if (!input) return tl::unexpected(input.error());
   if (!*input) return fail(ErrorCode::kInvalidArgument, "field 'input' is required");
-  if (auto ok = expect_known_fields(**input, {"stdin", "pty"}, "ProcessInput"); !ok) return tl::unexpected(ok.error());
+  if (auto ok = expect_known_fields(**input, {"stdin", "pty"}, "ProcessInput"); !ok)
+    return tl::unexpected(ok.error());
   const bool to_pty = (*input)->contains("pty");
   auto bytes = bytes_field(**input, to_pty ? "pty" : "stdin");
   if (!bytes) return tl::unexpected(bytes.error());
@@ -283,7 +302,8 @@ Result<json::object> ProcessRpc::send_input(const json::object& message) {
 }
 
 Result<json::object> ProcessRpc::send_signal(const json::object& message) {
-  if (auto ok = expect_known_fields(message, {"process", "signal"}, "SendSignalRequest"); !ok) return tl::unexpected(ok.error());
+  if (auto ok = expect_known_fields(message, {"process", "signal"}, "SendSignalRequest"); !ok)
+    return tl::unexpected(ok.error());
   auto process = select(message);
   if (!process) return tl::unexpected(process.error());
   auto signo = parse_signal(message);
@@ -293,7 +313,8 @@ Result<json::object> ProcessRpc::send_signal(const json::object& message) {
 }
 
 Result<json::object> ProcessRpc::close_stdin(const json::object& message) {
-  if (auto ok = expect_known_fields(message, {"process"}, "CloseStdinRequest"); !ok) return tl::unexpected(ok.error());
+  if (auto ok = expect_known_fields(message, {"process"}, "CloseStdinRequest"); !ok)
+    return tl::unexpected(ok.error());
   auto process = select(message);
   if (!process) return tl::unexpected(process.error());
   if (auto ok = (*process)->close_stdin(); !ok) return tl::unexpected(ok.error());
@@ -301,7 +322,8 @@ Result<json::object> ProcessRpc::close_stdin(const json::object& message) {
 }
 
 Result<json::object> ProcessRpc::update(const json::object& message) {
-  if (auto ok = expect_known_fields(message, {"process", "pty"}, "UpdateRequest"); !ok) return tl::unexpected(ok.error());
+  if (auto ok = expect_known_fields(message, {"process", "pty"}, "UpdateRequest"); !ok)
+    return tl::unexpected(ok.error());
   auto process = select(message);
   if (!process) return tl::unexpected(process.error());
   auto pty = parse_pty(message);
@@ -312,12 +334,14 @@ Result<json::object> ProcessRpc::update(const json::object& message) {
   return json::object{};
 }
 
-// Client streaming: envelopes {start: {process}}, then {data: {input}} or {keepalive: {}}, until the body ends.
+// Client streaming: envelopes {start: {process}}, then {data: {input}} or {keepalive: {}}, until the body
+// ends.
 asio::awaitable<Status> ProcessRpc::stream_input(http::Request& request, http::BodyReader& body,
                                                  http::ResponseWriter& writer) {
   std::string_view type = request.header("Content-Type").value_or("");
   if (!type.starts_with("application/connect+json")) {
-    co_await send_rpc_error(writer, {ErrorCode::kUnsupportedMedia, "StreamInput needs application/connect+json"});
+    co_await send_rpc_error(writer, ErrorCode::kUnsupportedMedia,
+                            "StreamInput needs application/connect+json");
     co_return Status{};
   }
   http::EnvelopeDecoder decoder(kMaxRpcMessageBytes);
@@ -370,7 +394,8 @@ asio::awaitable<Status> ProcessRpc::stream_input(http::Request& request, http::B
         wrapper["input"] = (*data)->contains("input") ? (*data)->at("input") : json::value(json::object{});
         auto input = object_field(wrapper, "input");
         const bool to_pty = input && *input && (*input)->contains("pty");
-        auto bytes = input && *input ? bytes_field(**input, to_pty ? "pty" : "stdin") : Result<std::string>("");
+        auto bytes =
+            input && *input ? bytes_field(**input, to_pty ? "pty" : "stdin") : Result<std::string>("");
         if (!bytes) {
           status = tl::unexpected(bytes.error());
         } else {
@@ -384,9 +409,9 @@ asio::awaitable<Status> ProcessRpc::stream_input(http::Request& request, http::B
   if (!co_await writer.begin_stream(200, std::move(headers))) co_return Status{};
   std::string out;
   if (status) out = http::encode_envelope(0, "{}");
-  out += http::encode_envelope(http::kEndStreamFlag, status ? http::end_stream_ok()
-                                                            : http::end_stream_error(status.error().code,
-                                                                                     status.error().message));
+  out += http::encode_envelope(
+      http::kEndStreamFlag,
+      status ? http::end_stream_ok() : http::end_stream_error(status.error().code, status.error().message));
   if (co_await writer.write_chunk(out)) co_await writer.end_stream();
   co_return Status{};
 }

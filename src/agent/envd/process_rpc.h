@@ -21,7 +21,8 @@ class ProcessRpc {
  private:
   asio::awaitable<Status> start(const boost::json::object& message, RpcContext& context, RpcStream& stream);
   asio::awaitable<Status> connect(const boost::json::object& message, RpcContext& context, RpcStream& stream);
-  asio::awaitable<Status> stream_input(http::Request& request, http::BodyReader& body, http::ResponseWriter& writer);
+  asio::awaitable<Status> stream_input(http::Request& request, http::BodyReader& body,
+                                       http::ResponseWriter& writer);
   Result<boost::json::object> list() const;
   Result<boost::json::object> send_input(const boost::json::object& message);
   Result<boost::json::object> send_signal(const boost::json::object& message);

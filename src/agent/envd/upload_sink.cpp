@@ -13,11 +13,15 @@
 namespace cellblock::agent {
 namespace {
 
-bool running_as_root() { return ::geteuid() == 0; }
+bool running_as_root() {
+  return ::geteuid() == 0;
+}
 
 }  // namespace
 
-UploadSink::~UploadSink() { discard(); }
+UploadSink::~UploadSink() {
+  discard();
+}
 
 void UploadSink::discard() {
   if (fd_ >= 0) {
@@ -66,7 +70,8 @@ Status UploadSink::commit(const std::map<std::string, std::string>& metadata) {
   struct stat old {};
   const bool replaced = ::stat(destination_.c_str(), &old) == 0;
   // Keep the permissions of a file that is overwritten, as an in-place truncate would.
-  if (replaced && ::fchmod(fd_, old.st_mode & 07777) != 0) return tl::unexpected(system_error("chmod", errno));
+  if (replaced && ::fchmod(fd_, old.st_mode & 07777) != 0)
+    return tl::unexpected(system_error("chmod", errno));
   if (running_as_root() && ::fchown(fd_, user_.uid, user_.gid) != 0) {
     return tl::unexpected(system_error("chown " + destination_, errno));
   }

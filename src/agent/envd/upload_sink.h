@@ -1,6 +1,6 @@
 #pragma once
-// Writes one uploaded file safely: the bytes go to a temporary file beside the destination, which replaces the
-// destination only when the upload completed. A failed or aborted upload leaves the old file untouched.
+// Writes one uploaded file safely: the bytes go to a temporary file beside the destination, which replaces
+// the destination only when the upload completed. A failed or aborted upload leaves the old file untouched.
 
 #include <cstdint>
 #include <map>

@@ -2,10 +2,10 @@
 
 #include <algorithm>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
 
 #include "agent/common/blocking_call.h"
 #include "common/encoding.h"
@@ -47,7 +47,8 @@ void ContextRegistry::start_default() {
       asio::detached);
 }
 
-asio::awaitable<Result<std::shared_ptr<Context>>> ContextRegistry::default_context(const std::string& language) {
+asio::awaitable<Result<std::shared_ptr<Context>>> ContextRegistry::default_context(
+    const std::string& language) {
   if (default_ready_) {
     auto ready = default_ready_;
     co_await ready->wait();
@@ -78,11 +79,13 @@ asio::awaitable<Result<std::shared_ptr<Context>>> ContextRegistry::start_context
   options.env = settings_.kernel_env;
   options.cwd = cwd;
   options.runtime_dir = settings_.runtime_dir;
-  // g++ 12 double-frees a lambda with non-trivial captures built inside a co_await expression: build it first.
+  // g++ 12 double-frees a lambda with non-trivial captures built inside a co_await expression: build it
+  // first.
   auto start = [options = std::move(options)]() { return jupyter::Kernel::start(options); };
   auto kernel = co_await on_pool(blocking_, std::move(start));
   if (!kernel) {
-    co_return fail(kernel.error().code, "starting the " + language + " kernel failed: " + kernel.error().message);
+    co_return fail(kernel.error().code,
+                   "starting the " + language + " kernel failed: " + kernel.error().message);
   }
   auto context = std::make_shared<Context>(executor_, random_id(20), std::move(language), std::move(cwd));
   context->kernel = std::move(*kernel);
@@ -97,11 +100,14 @@ std::shared_ptr<Context> ContextRegistry::find(std::string_view id) const {
   return nullptr;
 }
 
-std::vector<std::shared_ptr<Context>> ContextRegistry::list() const { return contexts_; }
+std::vector<std::shared_ptr<Context>> ContextRegistry::list() const {
+  return contexts_;
+}
 
 asio::awaitable<Status> ContextRegistry::restart(std::string_view id) {
   auto context = find(id);
-  if (!context || !context->kernel) co_return fail(ErrorCode::kNotFound, "context " + std::string(id) + " not found");
+  if (!context || !context->kernel)
+    co_return fail(ErrorCode::kNotFound, "context " + std::string(id) + " not found");
   // A running cell ends with ContextRestarting; Kernel::restart blocks until the new kernel is ready.
   jupyter::Kernel* kernel = context->kernel.get();
   co_return co_await on_pool(blocking_, [kernel]() { return kernel->restart(); });
@@ -109,7 +115,8 @@ asio::awaitable<Status> ContextRegistry::restart(std::string_view id) {
 
 asio::awaitable<Status> ContextRegistry::remove(std::string_view id) {
   auto it = std::find_if(contexts_.begin(), contexts_.end(), [&](const auto& c) { return c->id == id; });
-  if (it == contexts_.end()) co_return fail(ErrorCode::kNotFound, "context " + std::string(id) + " not found");
+  if (it == contexts_.end())
+    co_return fail(ErrorCode::kNotFound, "context " + std::string(id) + " not found");
   auto context = *it;
   contexts_.erase(it);
   for (auto d = defaults_.begin(); d != defaults_.end(); ++d) {

@@ -1,7 +1,7 @@
 #pragma once
 // The code interpreter's contexts: one Jupyter kernel each, with its own state and working directory
-// (e2b-api.md §7.5). The registry owns every kernel; kernels start, restart and stop on a blocking thread pool so
-// the I/O thread never waits for a process.
+// (e2b-api.md §7.5). The registry owns every kernel; kernels start, restart and stop on a blocking thread
+// pool so the I/O thread never waits for a process.
 
 #include <map>
 #include <memory>
@@ -69,7 +69,7 @@ class ContextRegistry {
   asio::any_io_executor executor_;
   asio::thread_pool& blocking_;
   InterpreterSettings settings_;
-  std::vector<std::shared_ptr<Context>> contexts_;  // in creation order
+  std::vector<std::shared_ptr<Context>> contexts_;                         // in creation order
   std::map<std::string, std::shared_ptr<Context>, std::less<>> defaults_;  // language → default context
   std::shared_ptr<agent::AsyncEvent> default_ready_;
   Error default_error_;

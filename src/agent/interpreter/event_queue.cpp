@@ -14,7 +14,8 @@ std::size_t EventQueue::size_of(const jupyter::ExecuteEvent& event) {
   if (const auto* display = std::get_if<jupyter::DisplayOutput>(&event)) {
     std::size_t size = 0;
     for (const auto& [mime, value] : display->data) {
-      size += mime.size() + (value.is_string() ? value.get_string().size() : boost::json::serialize(value).size());
+      size += mime.size() +
+              (value.is_string() ? value.get_string().size() : boost::json::serialize(value).size());
     }
     return size;
   }
@@ -22,8 +23,8 @@ std::size_t EventQueue::size_of(const jupyter::ExecuteEvent& event) {
 }
 
 void EventQueue::push(jupyter::ExecuteEvent&& event) {
-  const bool droppable =
-      std::holds_alternative<jupyter::StreamOutput>(event) || std::holds_alternative<jupyter::DisplayOutput>(event);
+  const bool droppable = std::holds_alternative<jupyter::StreamOutput>(event) ||
+                         std::holds_alternative<jupyter::DisplayOutput>(event);
   const std::size_t size = size_of(event);
   {
     std::lock_guard lock(mutex_);

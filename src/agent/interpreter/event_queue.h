@@ -1,7 +1,8 @@
 #pragma once
-// Hands the events of one execution from a kernel's I/O thread to the coroutine that streams them. The producer
-// never blocks (ZeroMQ's PUB socket would drop messages if the kernel thread stalled); instead the queue bounds the
-// bytes it holds: past the cap, output events are dropped and counted, while the final ExecuteDone always passes.
+// Hands the events of one execution from a kernel's I/O thread to the coroutine that streams them. The
+// producer never blocks (ZeroMQ's PUB socket would drop messages if the kernel thread stalled); instead the
+// queue bounds the bytes it holds: past the cap, output events are dropped and counted, while the final
+// ExecuteDone always passes.
 
 #include <deque>
 #include <mutex>

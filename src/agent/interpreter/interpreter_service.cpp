@@ -1,12 +1,12 @@
 #include "agent/interpreter/interpreter_service.h"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include "agent/interpreter/event_queue.h"
 #include "agent/interpreter/ndjson_mapping.h"
@@ -19,7 +19,9 @@ namespace {
 using namespace boost::asio::experimental::awaitable_operators;
 namespace json = boost::json;
 
-http::Response json_ok(const json::value& value) { return http::json_response(200, json::serialize(value)); }
+http::Response json_ok(const json::value& value) {
+  return http::json_response(200, json::serialize(value));
+}
 
 json::object context_json(const Context& context) {
   json::object out;
@@ -34,7 +36,9 @@ asio::awaitable<void> sleep_for(std::chrono::steady_clock::duration duration) {
   co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
 }
 
-bool is_done(const jupyter::ExecuteEvent& event) { return std::holds_alternative<jupyter::ExecuteDone>(event); }
+bool is_done(const jupyter::ExecuteEvent& event) {
+  return std::holds_alternative<jupyter::ExecuteDone>(event);
+}
 
 // Runs set-up code (env assignments) without output; the result only matters for the log.
 asio::awaitable<void> run_silent(jupyter::Kernel& kernel, std::string code) {
@@ -42,7 +46,8 @@ asio::awaitable<void> run_silent(jupyter::Kernel& kernel, std::string code) {
   jupyter::ExecuteOptions options;
   options.silent = true;
   options.store_history = false;
-  auto started = kernel.execute(std::move(code), options, [queue](jupyter::ExecuteEvent&& e) { queue->push(std::move(e)); });
+  auto started = kernel.execute(std::move(code), options,
+                                [queue](jupyter::ExecuteEvent&& e) { queue->push(std::move(e)); });
   if (!started) {
     spdlog::warn("silent execution failed to start: {}", started.error().message);
     co_return;
@@ -59,7 +64,8 @@ asio::awaitable<void> run_silent(jupyter::Kernel& kernel, std::string code) {
 
 }  // namespace
 
-InterpreterService::InterpreterService(ContextRegistry& contexts, std::function<Status(const http::Request&)> authorize,
+InterpreterService::InterpreterService(ContextRegistry& contexts,
+                                       std::function<Status(const http::Request&)> authorize,
                                        ExecuteLimits limits)
     : contexts_(contexts), authorize_(std::move(authorize)), limits_(limits) {}
 
@@ -73,7 +79,7 @@ asio::awaitable<void> InterpreterService::handle(http::Request& request, http::B
   }
   if (path == "/execute") {
     if (method != "POST") {
-      co_await writer.send(http::error_response({ErrorCode::kMethodNotAllowed, "use POST /execute"}));
+      co_await writer.send(http::error_response(ErrorCode::kMethodNotAllowed, "use POST /execute"));
       co_return;
     }
     co_await execute(request, body, writer);
@@ -85,7 +91,7 @@ asio::awaitable<void> InterpreterService::handle(http::Request& request, http::B
     } else if (method == "GET") {
       co_await list_contexts(writer);
     } else {
-      co_await writer.send(http::error_response({ErrorCode::kMethodNotAllowed, "use GET or POST /contexts"}));
+      co_await writer.send(http::error_response(ErrorCode::kMethodNotAllowed, "use GET or POST /contexts"));
     }
     co_return;
   }
@@ -100,15 +106,19 @@ asio::awaitable<void> InterpreterService::handle(http::Request& request, http::B
     } else {
       status = fail(ErrorCode::kNotFound, "no route for " + method + " " + path);
     }
-    co_await writer.send(status ? json_ok(nullptr) : http::error_response(status.error()));
+    // g++ 12 destroys the temporaries of a conditional inside co_await twice: name the value first.
+    http::Response response = status ? json_ok(nullptr) : http::error_response(status.error());
+    co_await writer.send(std::move(response));
     co_return;
   }
-  co_await writer.send(http::error_response({ErrorCode::kNotFound, "no route for " + method + " " + path}));
+  co_await writer.send(http::error_response(ErrorCode::kNotFound, "no route for " + method + " " + path));
 }
 
-asio::awaitable<void> InterpreterService::create_context(http::BodyReader& body, http::ResponseWriter& writer) {
+asio::awaitable<void> InterpreterService::create_context(http::BodyReader& body,
+                                                         http::ResponseWriter& writer) {
   auto text = co_await body.read_all(64 * 1024);
-  auto parsed = text ? parse_create_context(*text) : Result<CreateContextRequest>(tl::unexpected(text.error()));
+  auto parsed =
+      text ? parse_create_context(*text) : Result<CreateContextRequest>(tl::unexpected(text.error()));
   if (!parsed) {
     co_await writer.send(http::error_response(parsed.error()));
     co_return;
@@ -175,8 +185,10 @@ asio::awaitable<void> InterpreterService::execute(http::Request& request, http::
   } else {
     if (!parsed->env_vars.empty()) co_await run_silent(*kernel, set_env_code(parsed->env_vars));
 
-    auto queue = std::make_shared<EventQueue>(co_await asio::this_coro::executor, limits_.max_buffered_output);
-    auto started = kernel->execute(parsed->code, {}, [queue](jupyter::ExecuteEvent&& e) { queue->push(std::move(e)); });
+    auto queue =
+        std::make_shared<EventQueue>(co_await asio::this_coro::executor, limits_.max_buffered_output);
+    auto started =
+        kernel->execute(parsed->code, {}, [queue](jupyter::ExecuteEvent&& e) { queue->push(std::move(e)); });
     if (!started) {
       co_await send_line(error_line("ExecutionFailed", started.error().message, ""));
     } else {
@@ -212,9 +224,10 @@ asio::awaitable<void> InterpreterService::execute(http::Request& request, http::
         }
       }
       if (std::size_t dropped = queue->dropped(); dropped > 0) {
-        jupyter::StreamOutput notice{true, "[cellblock] " + std::to_string(dropped) +
-                                               " output messages were dropped: the client read more slowly than "
-                                               "the cell wrote\n"};
+        jupyter::StreamOutput notice{true,
+                                     "[cellblock] " + std::to_string(dropped) +
+                                         " output messages were dropped: the client read more slowly than "
+                                         "the cell wrote\n"};
         co_await send_line(stream_line(notice, rfc3339_now()));
       }
     }

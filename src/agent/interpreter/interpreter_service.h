@@ -14,7 +14,8 @@ namespace cellblock::interpreter {
 
 struct ExecuteLimits {
   std::size_t max_request_bytes = 16 * 1024 * 1024;
-  // Output held for a client that reads slower than the cell writes; beyond it output is dropped (and said so).
+  // Output held for a client that reads slower than the cell writes; beyond it output is dropped (and said
+  // so).
   std::size_t max_buffered_output = 64 * 1024 * 1024;
   std::chrono::seconds keepalive_interval{5};
 };

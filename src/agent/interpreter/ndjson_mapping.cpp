@@ -47,7 +47,8 @@ std::string join_traceback(const std::vector<std::string>& lines) {
 std::string strip_repr_quotes(std::string_view text) {
   if (text.size() >= 2) {
     char first = text.front();
-    if ((first == '\'' || first == '"') && text.back() == first) return std::string(text.substr(1, text.size() - 2));
+    if ((first == '\'' || first == '"') && text.back() == first)
+      return std::string(text.substr(1, text.size() - 2));
   }
   return std::string(text);
 }
@@ -135,8 +136,8 @@ std::optional<boost::json::object> ExecutionMapper::map(const jupyter::ExecuteEv
     switch (done->status) {
       case Done::Status::kKernelDied:
         error_sent_ = true;
-        return error_line("KernelDied", done->detail.empty() ? "The kernel died and was restarted" : done->detail,
-                          "");
+        return error_line("KernelDied",
+                          done->detail.empty() ? "The kernel died and was restarted" : done->detail, "");
       case Done::Status::kKernelRestarted:
         error_sent_ = true;
         return error_line("ContextRestarting", "Context was restarted", "");

@@ -11,8 +11,8 @@
 
 namespace cellblock::interpreter {
 
-// A `result` line from a MIME bundle: known MIME types become top-level keys (text/plain → text with one pair of
-// surrounding quotes stripped); other types go into `extra`, as the reference server does.
+// A `result` line from a MIME bundle: known MIME types become top-level keys (text/plain → text with one pair
+// of surrounding quotes stripped); other types go into `extra`, as the reference server does.
 boost::json::object result_line(const jupyter::DisplayOutput& output);
 boost::json::object stream_line(const jupyter::StreamOutput& output, const std::string& timestamp);
 boost::json::object error_line(std::string_view name, std::string_view value, std::string_view traceback);

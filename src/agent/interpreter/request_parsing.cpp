@@ -13,7 +13,8 @@ Result<json::object> parse_object(std::string_view body, std::string_view what) 
   boost::system::error_code ec;
   json::value value = json::parse(body, ec);
   if (ec) return fail(ErrorCode::kInvalidArgument, std::string(what) + ": invalid JSON: " + ec.message());
-  if (!value.is_object()) return fail(ErrorCode::kInvalidArgument, std::string(what) + ": expected a JSON object");
+  if (!value.is_object())
+    return fail(ErrorCode::kInvalidArgument, std::string(what) + ": expected a JSON object");
   return std::move(value.as_object());
 }
 
@@ -22,7 +23,9 @@ Status reject_unknown(const json::object& object, std::initializer_list<std::str
   for (const auto& [key, value] : object) {
     bool ok = false;
     for (auto name : known) ok = ok || key == name;
-    if (!ok) return fail(ErrorCode::kInvalidArgument, std::string(what) + ": unknown field '" + std::string(key) + "'");
+    if (!ok)
+      return fail(ErrorCode::kInvalidArgument,
+                  std::string(what) + ": unknown field '" + std::string(key) + "'");
   }
   return {};
 }
@@ -46,7 +49,9 @@ Result<std::string> language_of(const std::optional<std::string>& requested) {
   return *language;
 }
 
-std::string python_string(std::string_view text) { return json::serialize(json::value(json::string(text))); }
+std::string python_string(std::string_view text) {
+  return json::serialize(json::value(json::string(text)));
+}
 
 std::string python_name_list(const std::map<std::string, std::string>& env_vars) {
   std::string out = "[";
@@ -62,7 +67,8 @@ std::string python_name_list(const std::map<std::string, std::string>& env_vars)
 Result<ExecuteRequest> parse_execute(std::string_view body) {
   auto object = parse_object(body, "execute request");
   if (!object) return tl::unexpected(object.error());
-  if (auto ok = reject_unknown(*object, {"code", "context_id", "language", "env_vars"}, "execute request"); !ok) {
+  if (auto ok = reject_unknown(*object, {"code", "context_id", "language", "env_vars"}, "execute request");
+      !ok) {
     return tl::unexpected(ok.error());
   }
   ExecuteRequest request;
@@ -89,8 +95,10 @@ Result<ExecuteRequest> parse_execute(std::string_view body) {
       if (!value.is_string()) {
         return fail(ErrorCode::kInvalidArgument, "env_vars['" + std::string(name) + "'] must be a string");
       }
-      if (name.empty() || name.find('=') != std::string_view::npos || name.find('\0') != std::string_view::npos) {
-        return fail(ErrorCode::kInvalidArgument, "invalid environment variable name '" + std::string(name) + "'");
+      if (name.empty() || name.find('=') != std::string_view::npos ||
+          name.find('\0') != std::string_view::npos) {
+        return fail(ErrorCode::kInvalidArgument,
+                    "invalid environment variable name '" + std::string(name) + "'");
       }
       request.env_vars.emplace(std::string(name), std::string(value.get_string()));
     }
@@ -103,7 +111,8 @@ Result<CreateContextRequest> parse_create_context(std::string_view body) {
   if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) return request;
   auto object = parse_object(body, "context request");
   if (!object) return tl::unexpected(object.error());
-  if (auto ok = reject_unknown(*object, {"language", "cwd"}, "context request"); !ok) return tl::unexpected(ok.error());
+  if (auto ok = reject_unknown(*object, {"language", "cwd"}, "context request"); !ok)
+    return tl::unexpected(ok.error());
   auto language = optional_string(*object, "language");
   if (!language) return tl::unexpected(language.error());
   auto normalized = language_of(*language);
