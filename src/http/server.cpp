@@ -89,6 +89,8 @@ class BeastBodyReader final : public BodyReader {
   }
 
   bool done() const { return parser_.is_done(); }
+  // The client waits for "100 Continue" before sending the body: after a final answer it will not send it.
+  bool awaiting_continue() const { return expect_continue_; }
 
  private:
   Stream& stream_;
@@ -296,8 +298,27 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       BeastBodyReader reader(stream, buffer, parser, options.idle_timeout);
       BeastResponseWriter writer(stream, request.keep_alive);
       co_await run_handler(handler, request, reader, writer);
-      if (!writer.usable() || !request.keep_alive || !reader.done()) co_return;
+      if (!writer.usable() || !request.keep_alive) co_return;
+      // A handler that answered without reading the body (an early error): read a small rest so the connection
+      // can serve the next request and the client does not see a reset; close on anything larger.
+      if (!reader.done() && !co_await drain(reader, kMaxDrainBytes)) co_return;
     }
+  }
+
+  static constexpr std::size_t kMaxDrainBytes = 1024 * 1024;
+
+  static asio::awaitable<bool> drain(BeastBodyReader& reader, std::size_t limit) {
+    if (reader.awaiting_continue()) co_return false;
+    if (auto declared = reader.declared_length(); declared && *declared > limit) co_return false;
+    char scratch[16384];
+    std::size_t total = 0;
+    while (!reader.done()) {
+      auto n = co_await reader.read_some(std::span<char>(scratch, sizeof scratch));
+      if (!n || (*n == 0 && !reader.done())) co_return false;
+      total += *n;
+      if (total > limit) co_return false;
+    }
+    co_return true;
   }
 
   static asio::awaitable<void> run_handler(Handler& handler, Request& request, BeastBodyReader& reader,

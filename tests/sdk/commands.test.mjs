@@ -56,6 +56,11 @@ describe('foreground commands', { timeout: 60_000 }, () => {
     assert.equal(dflt.stdout, `${agent.workdir}\n`, 'default cwd must be the workdir');
   });
 
+  test('user root is accepted (Authorization: Basic cm9vdDo=)', async () => {
+    const r = await sandbox.commands.run('id -un', { user: 'root' });
+    assert.equal(r.stdout, 'root\n');
+  });
+
   test('a missing cwd is rejected', async () => {
     await assert.rejects(sandbox.commands.run('pwd', { cwd: join(agent.workdir, 'no/such/dir') }));
   });

@@ -246,6 +246,26 @@ describe('malformed requests', { timeout: 60_000 }, () => {
   });
 });
 
+describe('NDJSON wire format', { timeout: 30_000 }, () => {
+  test('a silent cell gets keepalive lines; number_of_executions first, end_of_execution last', async () => {
+    const res = await fetch(`${agent.interpreterUrl}/execute`, {
+      method: 'POST',
+      headers: { ...interpHeaders, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ code: 'import time\ntime.sleep(6.5)\n"woke"' }),
+    });
+    assert.equal(res.status, 200);
+    const text = await res.text();
+    assert.ok(text.endsWith('\n'));
+    const raw = text.slice(0, -1).split('\n');
+    assert.ok(raw.every((l) => l.length > 0), 'blank NDJSON line');
+    const types = raw.map((l) => JSON.parse(l).type);
+    assert.equal(types[0], 'number_of_executions');
+    assert.equal(types.at(-1), 'end_of_execution');
+    assert.ok(types.includes('keepalive'), `no keepalive during 6.5 s of silence: ${types}`);
+    assert.equal(JSON.parse(raw[types.indexOf('result')]).text, 'woke');
+  });
+});
+
 describe('routing and health', { timeout: 30_000 }, () => {
   test('E2b-Sandbox-Port routes to the right service on either listener', async () => {
     for (const base of [agent.envdUrl, agent.interpreterUrl]) {

@@ -131,6 +131,34 @@ describe('read and write', { timeout: 90_000 }, () => {
     assert.equal(await sandbox.files.read(join(w, 'empty2.txt')), '');
   });
 
+  test('metadata is stored with the file and returned', async () => {
+    const info = await sandbox.files.write(join(w, 'meta.txt'), 'm', { metadata: { owner: 'me', Stage: 'two' } });
+    assert.deepEqual(info.metadata, { owner: 'me', stage: 'two' }, 'metadata keys are lower-cased');
+    const stat = await sandbox.files.getInfo(join(w, 'meta.txt'));
+    assert.deepEqual(stat.metadata, { owner: 'me', stage: 'two' });
+    await sandbox.files.write(join(w, 'meta.txt'), 'm2');
+    assert.equal((await sandbox.files.getInfo(join(w, 'meta.txt'))).metadata, undefined,
+                 'an upload without metadata clears it');
+  });
+
+  test('downloadUrl and uploadUrl work with a plain HTTP client', async () => {
+    writeFileSync(join(w, 'dl.txt'), 'download me');
+    const down = await sandbox.downloadUrl(join(w, 'dl.txt'));
+    assert.ok(down.startsWith(`${agent.sandboxUrl}/files?`), down);
+    const res = await fetch(down);
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), 'download me');
+
+    const up = await sandbox.uploadUrl(join(w, 'ul.txt'));
+    const form = new FormData();
+    form.append('file', new Blob(['uploaded']), join(w, 'ul.txt'));
+    const upRes = await fetch(up, { method: 'POST', body: form });
+    assert.equal(upRes.status, 200);
+    const written = await upRes.json();
+    assert.equal(written[0]?.path, join(w, 'ul.txt'));
+    assert.equal(readFileSync(join(w, 'ul.txt'), 'utf8'), 'uploaded');
+  });
+
   test('reading a missing file throws FileNotFoundError', async () => {
     await assert.rejects(sandbox.files.read(join(w, 'nope/missing.txt')), FileNotFoundError);
     await assert.rejects(sandbox.files.read('missing-relative.txt'), FileNotFoundError);

@@ -202,6 +202,7 @@ describe('contexts', { timeout: 60_000 }, () => {
     const where = await sandbox.runCode('import os; os.getcwd()', { context: ctx });
     assert.equal(where.error, undefined);
     assert.equal(where.text, cwd);
+    assert.equal(where.executionCount, 1, 'execution_count starts at 1 in a fresh context');
 
     // The default context must not share state with the new one.
     await sandbox.runCode('only_in_ctx = 5', { context: ctx });
@@ -210,6 +211,8 @@ describe('contexts', { timeout: 60_000 }, () => {
 
     const listed = await sandbox.listCodeContexts();
     assert.ok(Array.isArray(listed));
+    assert.ok(listed.some((c) => c.id !== ctx.id && c.language === 'python' && c.cwd === agent.workdir),
+              `the default python context is not listed: ${JSON.stringify(listed)}`);
     const entry = listed.find((c) => c.id === ctx.id);
     assert.ok(entry, `context ${ctx.id} missing from ${JSON.stringify(listed)}`);
     assert.equal(entry.cwd, cwd);
