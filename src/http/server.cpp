@@ -100,9 +100,47 @@ class BeastBodyReader final : public BodyReader {
   bool expect_continue_ = false;
 };
 
+// The connection after a 101 answer: bytes the client sent behind its request header come first.
+class BeastRawStream final : public RawStream {
+ public:
+  BeastRawStream(Stream& stream, beast::flat_buffer& buffer) : stream_(stream), buffer_(buffer) {}
+
+  asio::awaitable<Result<std::size_t>> read_some(std::span<char> out) override {
+    if (out.empty()) co_return 0;
+    if (buffer_.size() > 0) {
+      std::size_t n = asio::buffer_copy(asio::buffer(out.data(), out.size()), buffer_.data());
+      buffer_.consume(n);
+      co_return n;
+    }
+    auto [ec, n] = co_await stream_.async_read_some(asio::buffer(out.data(), out.size()), kNoThrow);
+    if (ec == asio::error::eof) co_return 0;
+    if (ec) co_return fail(ErrorCode::kCanceled, "client connection failed: " + ec.message());
+    co_return n;
+  }
+
+  asio::awaitable<Status> write(std::string_view data) override {
+    auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(data), kNoThrow);
+    if (ec) co_return fail(ErrorCode::kCanceled, "client connection failed: " + ec.message());
+    co_return Status{};
+  }
+
+  void close() override {
+    beast::error_code ignored;
+    stream_.socket().shutdown(Protocol::socket::shutdown_both, ignored);
+    stream_.socket().close(ignored);
+  }
+
+ private:
+  Stream& stream_;
+  beast::flat_buffer& buffer_;
+};
+
 class BeastResponseWriter final : public ResponseWriter {
  public:
-  BeastResponseWriter(Stream& stream, bool keep_alive) : stream_(stream), keep_alive_(keep_alive) {}
+  // `buffer` holds what the connection read beyond the request header (handed over on upgrade); `head` marks a
+  // response to HEAD, which carries no body whatever its Content-Length says.
+  BeastResponseWriter(Stream& stream, beast::flat_buffer& buffer, bool keep_alive, bool head)
+      : stream_(stream), buffer_(buffer), keep_alive_(keep_alive), head_(head) {}
 
   asio::awaitable<bool> send(Response response) override {
     started_ = true;
@@ -149,9 +187,25 @@ class BeastResponseWriter final : public ResponseWriter {
     co_return !ec;
   }
 
+  asio::awaitable<bool> begin_sized(int status, Headers headers, std::uint64_t content_length) override {
+    started_ = true;
+    streaming_ = true;
+    sized_ = true;
+    remaining_ = head_ ? 0 : content_length;
+    bhttp::response<bhttp::empty_body> message{static_cast<bhttp::status>(status), 11};
+    apply_headers(message, headers);
+    message.keep_alive(keep_alive_);
+    message.content_length(content_length);
+    bhttp::response_serializer<bhttp::empty_body> serializer{message};
+    auto [ec, n] = co_await bhttp::async_write_header(stream_, serializer, kNoThrow);
+    failed_ = failed_ || static_cast<bool>(ec);
+    co_return !ec;
+  }
+
   asio::awaitable<bool> write_chunk(std::string_view data) override {
     if (failed_) co_return false;
     if (data.empty()) co_return true;  // an empty chunk would end the body
+    if (sized_) co_return co_await write_sized(data);
     auto [ec, n] = co_await asio::async_write(stream_, bhttp::make_chunk(asio::buffer(data)), kNoThrow);
     failed_ = failed_ || static_cast<bool>(ec);
     co_return !ec;
@@ -159,10 +213,33 @@ class BeastResponseWriter final : public ResponseWriter {
 
   asio::awaitable<bool> end_stream() override {
     if (failed_) co_return false;
+    if (sized_) {
+      // A short body would leave the client waiting for bytes that never come: cut the connection instead.
+      if (remaining_ != 0) {
+        abort();
+        co_return false;
+      }
+      streaming_ = false;
+      co_return true;
+    }
     streaming_ = false;
     auto [ec, n] = co_await asio::async_write(stream_, bhttp::make_chunk_last(), kNoThrow);
     failed_ = failed_ || static_cast<bool>(ec);
     co_return !ec;
+  }
+
+  asio::awaitable<Result<std::unique_ptr<RawStream>>> upgrade(Response response) override {
+    started_ = true;
+    upgraded_ = true;
+    bhttp::response<bhttp::empty_body> message{static_cast<bhttp::status>(response.status), 11};
+    apply_headers(message, response.headers);
+    bhttp::response_serializer<bhttp::empty_body> serializer{message};
+    auto [ec, n] = co_await bhttp::async_write_header(stream_, serializer, kNoThrow);
+    if (ec) {
+      failed_ = true;
+      co_return fail(ErrorCode::kCanceled, "client went away: " + ec.message());
+    }
+    co_return std::make_unique<BeastRawStream>(stream_, buffer_);
   }
 
   void abort() override {
@@ -191,7 +268,7 @@ class BeastResponseWriter final : public ResponseWriter {
   }
 
   bool started() const override { return started_; }
-  bool usable() const { return !failed_ && !aborted_ && !streaming_; }
+  bool usable() const { return !failed_ && !aborted_ && !streaming_ && !upgraded_; }
 
  private:
   template <class Message>
@@ -199,10 +276,26 @@ class BeastResponseWriter final : public ResponseWriter {
     for (const auto& [name, value] : headers.items()) message.insert(name, value);
   }
 
+  asio::awaitable<bool> write_sized(std::string_view data) {
+    if (data.size() > remaining_) {
+      abort();  // more than announced would corrupt the next response on this connection
+      co_return false;
+    }
+    remaining_ -= data.size();
+    auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(data), kNoThrow);
+    failed_ = failed_ || static_cast<bool>(ec);
+    co_return !ec;
+  }
+
   Stream& stream_;
+  beast::flat_buffer& buffer_;
   bool keep_alive_;
+  bool head_;
   bool started_ = false;
   bool streaming_ = false;
+  bool sized_ = false;
+  std::uint64_t remaining_ = 0;
+  bool upgraded_ = false;
   bool failed_ = false;
   bool aborted_ = false;
 };
@@ -296,11 +389,11 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         co_return;
       }
       BeastBodyReader reader(stream, buffer, parser, options.idle_timeout);
-      BeastResponseWriter writer(stream, request.keep_alive);
+      BeastResponseWriter writer(stream, buffer, request.keep_alive, request.method == "HEAD");
       co_await run_handler(handler, request, reader, writer);
       if (!writer.usable() || !request.keep_alive) co_return;
-      // A handler that answered without reading the body (an early error): read a small rest so the connection
-      // can serve the next request and the client does not see a reset; close on anything larger.
+      // A handler that answered without reading the body (an early error): read a small rest so the
+      // connection can serve the next request and the client does not see a reset; close on anything larger.
       if (!reader.done() && !co_await drain(reader, kMaxDrainBytes)) co_return;
     }
   }

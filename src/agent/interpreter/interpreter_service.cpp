@@ -36,6 +36,21 @@ asio::awaitable<void> sleep_for(std::chrono::steady_clock::duration duration) {
   co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
 }
 
+void append_line(std::string& batch, const json::object& line) {
+  batch += json::serialize(line);
+  batch += '\n';
+}
+
+// Says how much output was dropped because the client read more slowly than the cell wrote (bounded memory).
+void append_dropped_notice(std::string& batch, std::size_t dropped) {
+  if (dropped == 0) return;
+  jupyter::StreamOutput notice{true,
+                               "[cellblock] " + std::to_string(dropped) +
+                                   " output messages were dropped: the client read more slowly than the "
+                                   "cell wrote\n"};
+  append_line(batch, stream_line(notice, rfc3339_now()));
+}
+
 bool is_done(const jupyter::ExecuteEvent& event) {
   return std::holds_alternative<jupyter::ExecuteDone>(event);
 }
@@ -173,69 +188,76 @@ asio::awaitable<void> InterpreterService::execute(http::Request& request, http::
   auto guard = co_await (*context)->lock.lock();
   jupyter::Kernel* kernel = (*context)->kernel.get();
   bool client_gone = false;
-  auto send_line = [&](const json::object& line) -> asio::awaitable<void> {
-    if (client_gone) co_return;
-    std::string text = json::serialize(line);
-    text += '\n';
+  auto send_text = [&](const std::string& text) -> asio::awaitable<void> {
+    if (client_gone || text.empty()) co_return;
     if (!co_await writer.write_chunk(text)) client_gone = true;
+  };
+  auto finish = [&](std::string batch) -> asio::awaitable<void> {
+    append_line(batch, end_line());
+    co_await send_text(batch);
+    if (!client_gone) co_await writer.end_stream();
   };
 
   if (kernel == nullptr) {
-    co_await send_line(error_line("ContextRemoved", "The context was removed", ""));
-  } else {
-    if (!parsed->env_vars.empty()) co_await run_silent(*kernel, set_env_code(parsed->env_vars));
+    std::string batch;
+    append_line(batch, error_line("ContextRemoved", "The context was removed", ""));
+    co_await finish(std::move(batch));
+    co_return;
+  }
+  if (!parsed->env_vars.empty()) co_await run_silent(*kernel, set_env_code(parsed->env_vars));
 
-    auto queue =
-        std::make_shared<EventQueue>(co_await asio::this_coro::executor, limits_.max_buffered_output);
-    auto started =
-        kernel->execute(parsed->code, {}, [queue](jupyter::ExecuteEvent&& e) { queue->push(std::move(e)); });
-    if (!started) {
-      co_await send_line(error_line("ExecutionFailed", started.error().message, ""));
-    } else {
-      ExecutionMapper mapper;
-      bool done = false;
-      bool interrupted = false;
-      while (!done) {
-        if (client_gone && !interrupted) {
-          // The client went away: free the context for the next caller (e2b-api.md §7.7).
-          interrupted = true;
-          kernel->interrupt();
-        }
-        std::deque<jupyter::ExecuteEvent> events;
-        if (client_gone) {
-          events = co_await queue->pop_all();
-        } else {
-          auto next = co_await (queue->pop_all() || sleep_for(limits_.keepalive_interval) ||
-                                writer.wait_client_closed());
-          if (next.index() == 1) {
-            co_await send_line(keepalive_line());
-            continue;
-          }
-          if (next.index() == 2) {
-            client_gone = true;
-            continue;
-          }
-          events = std::move(std::get<0>(next));
-        }
-        const std::string timestamp = rfc3339_now();
-        for (auto& event : events) {
-          done = done || is_done(event);
-          if (auto line = mapper.map(event, timestamp)) co_await send_line(*line);
-        }
+  auto queue = std::make_shared<EventQueue>(co_await asio::this_coro::executor, limits_.max_buffered_output);
+  auto started =
+      kernel->execute(parsed->code, {}, [queue](jupyter::ExecuteEvent&& e) { queue->push(std::move(e)); });
+  if (!started) {
+    std::string batch;
+    append_line(batch, error_line("ExecutionFailed", started.error().message, ""));
+    co_await finish(std::move(batch));
+  } else {
+    ExecutionMapper mapper;
+    bool done = false;
+    bool interrupted = false;
+    while (!done) {
+      if (client_gone && !interrupted) {
+        // The client went away: free the context for the next caller (e2b-api.md §7.7).
+        interrupted = true;
+        kernel->interrupt();
       }
-      if (std::size_t dropped = queue->dropped(); dropped > 0) {
-        jupyter::StreamOutput notice{true,
-                                     "[cellblock] " + std::to_string(dropped) +
-                                         " output messages were dropped: the client read more slowly than "
-                                         "the cell wrote\n"};
-        co_await send_line(stream_line(notice, rfc3339_now()));
+      std::deque<jupyter::ExecuteEvent> events;
+      if (client_gone) {
+        events = co_await queue->pop_all();
+      } else {
+        auto next = co_await (queue->pop_all() || sleep_for(limits_.keepalive_interval) ||
+                              writer.wait_client_closed());
+        if (next.index() == 1) {
+          std::string keepalive;
+          append_line(keepalive, keepalive_line());
+          co_await send_text(keepalive);
+          continue;
+        }
+        if (next.index() == 2) {
+          client_gone = true;
+          continue;
+        }
+        events = std::move(std::get<0>(next));
+      }
+      // All lines of a batch go out in one chunk (fewer syscalls); a line never straddles two chunks.
+      const std::string timestamp = rfc3339_now();
+      std::string batch;
+      for (auto& event : events) {
+        done = done || is_done(event);
+        if (auto line = mapper.map(event, timestamp)) append_line(batch, *line);
+      }
+      if (done) {
+        append_dropped_notice(batch, queue->dropped());
+        co_await finish(std::move(batch));
+      } else {
+        co_await send_text(batch);
       }
     }
-    if (!parsed->env_vars.empty()) co_await run_silent(*kernel, restore_env_code());
   }
-  if (client_gone) co_return;
-  co_await send_line(end_line());
-  if (!client_gone) co_await writer.end_stream();
+  // Restored after the answer went out, still under the context's lock, so the next cell sees the old values.
+  if (!parsed->env_vars.empty()) co_await run_silent(*kernel, restore_env_code());
 }
 
 }  // namespace cellblock::interpreter
