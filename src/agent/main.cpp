@@ -46,6 +46,7 @@ struct Options {
   std::string python = "/usr/bin/python3";
   std::string kernel_pythonpath;
   std::string log_level = "info";
+  std::string ready_file;
 };
 
 // Where the kernel start-up module (templates/code-interpreter/python) lives: the flag, the environment, next
@@ -120,6 +121,7 @@ int main(int argc, char** argv) {
   app.add_option("--kernel-pythonpath", options.kernel_pythonpath,
                  "directory holding the cellblock_kernel module");
   app.add_option("--log-level", options.log_level, "trace, debug, info, warn, error");
+  app.add_option("--ready-file", options.ready_file, "create this file once the default kernel is ready");
   CLI11_PARSE(app, argc, argv);
 
   spdlog::set_default_logger(spdlog::stderr_color_mt("agent"));
@@ -154,12 +156,13 @@ int main(int argc, char** argv) {
     spdlog::warn("kernel start-up module not found: charts and DataFrame data are disabled");
   settings.python_argv = python_argv(options, !pythonpath.empty());
   if (!pythonpath.empty()) settings.kernel_env.emplace_back("PYTHONPATH", pythonpath);
-  for (const auto& [key, value] : parse_env(options.env)) settings.kernel_env.emplace_back(key, value);
-
   interpreter::ContextRegistry contexts(io.get_executor(), blocking, settings);
+  contexts.set_sandbox_env(parse_env(options.env));
   interpreter::InterpreterService interpreter_service(
       contexts, [&access](const http::Request& request) { return access.check_token(request); });
-  agent::EnvdService envd(io.get_executor(), access, users, parse_env(options.env));
+  agent::EnvdService envd(
+      io.get_executor(), access, users, parse_env(options.env),
+      [&contexts](const std::map<std::string, std::string>& env) { contexts.set_sandbox_env(env); });
   agent::AgentRouter router(envd, interpreter_service);
   http::Server server(io.get_executor());
 
@@ -190,6 +193,9 @@ int main(int argc, char** argv) {
       [&]() -> asio::awaitable<void> {
         auto context = co_await contexts.default_context("python");
         if (!context) spdlog::error("the default Python context is unavailable: {}", context.error().message);
+        if (!options.ready_file.empty()) {
+          if (FILE* ready = std::fopen(options.ready_file.c_str(), "w")) std::fclose(ready);
+        }
         say("ready");
       },
       asio::detached);

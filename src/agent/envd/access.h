@@ -16,6 +16,10 @@ class AccessPolicy {
  public:
   explicit AccessPolicy(std::optional<std::string> token = std::nullopt) : token_(std::move(token)) {}
 
+  // POST /init gives a pooled sandbox its token when a user claims it.
+  void set_token(std::string token) { token_ = std::move(token); }
+  bool has_token() const { return token_.has_value(); }
+
   // Every envd route except /health and /files, and the interpreter's /execute.
   Status check_token(const http::Request& request) const;
   // GET /files (operation "read") and POST /files ("write"): the token, or a valid unexpired signature.

@@ -64,11 +64,42 @@ bool looks_like_rpc(std::string_view path) {
   return path.substr(1, slash - 1).find('.') != std::string_view::npos && slash + 1 < path.size();
 }
 
+struct InitRequest {
+  std::optional<std::map<std::string, std::string>> env_vars;
+  std::optional<std::string> access_token;
+};
+
+Result<InitRequest> parse_init(std::string_view text) {
+  boost::system::error_code ec;
+  json::value value = json::parse(text, ec);
+  if (ec || !value.is_object()) return fail(ErrorCode::kInvalidArgument, "init: expected a JSON object");
+  InitRequest init;
+  for (const auto& [key, field] : value.get_object()) {
+    if (key == "envVars") {
+      if (!field.is_object()) return fail(ErrorCode::kInvalidArgument, "init: envVars must be an object");
+      std::map<std::string, std::string> env;
+      for (const auto& [name, v] : field.get_object()) {
+        if (!v.is_string()) return fail(ErrorCode::kInvalidArgument, "init: envVars values must be strings");
+        env[std::string(name)] = std::string(v.get_string());
+      }
+      init.env_vars = std::move(env);
+    } else if (key == "accessToken") {
+      if (!field.is_string() || field.get_string().empty()) {
+        return fail(ErrorCode::kInvalidArgument, "init: accessToken must be a non-empty string");
+      }
+      init.access_token = std::string(field.get_string());
+    }
+    // Other fields of E2B's /init (timestamp, defaultUser, …) are accepted and ignored.
+  }
+  return init;
+}
+
 }  // namespace
 
-EnvdService::EnvdService(asio::any_io_executor executor, const AccessPolicy& access, const AgentUsers& users,
-                         std::map<std::string, std::string> sandbox_env)
+EnvdService::EnvdService(asio::any_io_executor executor, AccessPolicy& access, const AgentUsers& users,
+                         std::map<std::string, std::string> sandbox_env, EnvListener on_env_change)
     : access_(access),
+      on_env_change_(std::move(on_env_change)),
       processes_(executor),
       watchers_(executor),
       files_(access, users),
@@ -106,6 +137,10 @@ asio::awaitable<void> EnvdService::handle(http::Request& request, http::BodyRead
     }
     co_return;
   }
+  if (path == "/init" && method == "POST") {
+    co_await init(request, body, writer);
+    co_return;
+  }
   if (auto allowed = access_.check_token(request); !allowed) {
     co_await writer.send(http::error_response(allowed.error()));
     co_return;
@@ -138,6 +173,33 @@ asio::awaitable<void> EnvdService::handle(http::Request& request, http::BodyRead
     co_return;
   }
   co_await writer.send(http::error_response(ErrorCode::kNotFound, "no route for " + method + " " + path));
+}
+
+// POST /init {envVars?, accessToken?}: the server hands a pooled sandbox to its user. Reachable only through
+// the sandbox's Unix socket (the server's proxy never forwards /init); once a token is set, /init needs it
+// too.
+asio::awaitable<void> EnvdService::init(http::Request& request, http::BodyReader& body,
+                                        http::ResponseWriter& writer) {
+  if (access_.has_token()) {
+    if (auto allowed = access_.check_token(request); !allowed) {
+      co_await writer.send(http::error_response(allowed.error()));
+      co_return;
+    }
+  }
+  auto text = co_await body.read_all(1024 * 1024);
+  auto parsed = text ? parse_init(*text) : Result<InitRequest>(tl::unexpected(text.error()));
+  if (!parsed) {
+    co_await writer.send(http::error_response(parsed.error()));
+    co_return;
+  }
+  if (parsed->env_vars) {
+    processes_.set_sandbox_env(*parsed->env_vars);
+    if (on_env_change_) on_env_change_(*parsed->env_vars);
+  }
+  if (parsed->access_token) access_.set_token(*parsed->access_token);
+  http::Response response;
+  response.status = 204;
+  co_await writer.send(std::move(response));
 }
 
 asio::awaitable<void> EnvdService::metrics(http::ResponseWriter& writer) {

@@ -16,8 +16,11 @@ namespace cellblock::agent {
 
 class EnvdService {
  public:
-  EnvdService(asio::any_io_executor executor, const AccessPolicy& access, const AgentUsers& users,
-              std::map<std::string, std::string> sandbox_env);
+  // Called when POST /init changes the sandbox-level environment (the interpreter applies it to its kernels).
+  using EnvListener = std::function<void(const std::map<std::string, std::string>&)>;
+
+  EnvdService(asio::any_io_executor executor, AccessPolicy& access, const AgentUsers& users,
+              std::map<std::string, std::string> sandbox_env, EnvListener on_env_change = {});
   ~EnvdService();
 
   asio::awaitable<void> handle(http::Request& request, http::BodyReader& body, http::ResponseWriter& writer);
@@ -27,8 +30,10 @@ class EnvdService {
 
  private:
   asio::awaitable<void> metrics(http::ResponseWriter& writer);
+  asio::awaitable<void> init(http::Request& request, http::BodyReader& body, http::ResponseWriter& writer);
 
-  const AccessPolicy& access_;
+  AccessPolicy& access_;
+  EnvListener on_env_change_;
   ProcessTable processes_;
   WatcherRegistry watchers_;
   FilesHandler files_;

@@ -77,6 +77,8 @@ asio::awaitable<Result<std::shared_ptr<Context>>> ContextRegistry::start_context
   jupyter::KernelOptions options;
   options.argv = settings_.python_argv;
   options.env = settings_.kernel_env;
+  for (const auto& [key, value] : sandbox_env_) options.env.emplace_back(key, value);
+  const std::uint64_t env_version = env_version_;
   options.cwd = cwd;
   options.runtime_dir = settings_.runtime_dir;
   // g++ 12 double-frees a lambda with non-trivial captures built inside a co_await expression: build it
@@ -89,6 +91,7 @@ asio::awaitable<Result<std::shared_ptr<Context>>> ContextRegistry::start_context
   }
   auto context = std::make_shared<Context>(executor_, random_id(20), std::move(language), std::move(cwd));
   context->kernel = std::move(*kernel);
+  context->env_version = env_version;
   contexts_.push_back(context);
   co_return context;
 }
@@ -104,13 +107,20 @@ std::vector<std::shared_ptr<Context>> ContextRegistry::list() const {
   return contexts_;
 }
 
+void ContextRegistry::set_sandbox_env(std::map<std::string, std::string> env) {
+  sandbox_env_ = std::move(env);
+  ++env_version_;
+}
+
 asio::awaitable<Status> ContextRegistry::restart(std::string_view id) {
   auto context = find(id);
   if (!context || !context->kernel)
     co_return fail(ErrorCode::kNotFound, "context " + std::string(id) + " not found");
   // A running cell ends with ContextRestarting; Kernel::restart blocks until the new kernel is ready.
   jupyter::Kernel* kernel = context->kernel.get();
-  co_return co_await on_pool(blocking_, [kernel]() { return kernel->restart(); });
+  Status restarted = co_await on_pool(blocking_, [kernel]() { return kernel->restart(); });
+  context->env_version = 0;  // the new process has the environment the kernel first started with
+  co_return restarted;
 }
 
 asio::awaitable<Status> ContextRegistry::remove(std::string_view id) {

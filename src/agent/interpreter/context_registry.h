@@ -36,6 +36,7 @@ struct Context {
   const std::string cwd;
   std::unique_ptr<jupyter::Kernel> kernel;  // null once the context is removed
   agent::AsyncMutex lock;                   // executions in one context run one at a time
+  std::uint64_t env_version = 0;            // the sandbox env version this kernel has
 };
 
 // Normalises a language name ("Python", " js" …); nullopt when no kernel for it exists in this sandbox.
@@ -62,6 +63,12 @@ class ContextRegistry {
 
   const InterpreterSettings& settings() const { return settings_; }
 
+  // The sandbox-level environment (E2B envVars). Kernels started before a change get it before their next
+  // cell.
+  void set_sandbox_env(std::map<std::string, std::string> env);
+  const std::map<std::string, std::string>& sandbox_env() const { return sandbox_env_; }
+  std::uint64_t env_version() const { return env_version_; }
+
  private:
   asio::awaitable<Result<std::shared_ptr<Context>>> start_context(std::string language, std::string cwd);
   asio::awaitable<void> destroy_kernel(std::unique_ptr<jupyter::Kernel> kernel);
@@ -72,6 +79,8 @@ class ContextRegistry {
   std::vector<std::shared_ptr<Context>> contexts_;                         // in creation order
   std::map<std::string, std::shared_ptr<Context>, std::less<>> defaults_;  // language → default context
   std::shared_ptr<agent::AsyncEvent> default_ready_;
+  std::map<std::string, std::string> sandbox_env_;
+  std::uint64_t env_version_ = 0;
   Error default_error_;
 };
 

@@ -204,6 +204,10 @@ asio::awaitable<void> InterpreterService::execute(http::Request& request, http::
     co_await finish(std::move(batch));
     co_return;
   }
+  if ((*context)->env_version != contexts_.env_version()) {
+    co_await run_silent(*kernel, apply_env_code(contexts_.sandbox_env()));
+    (*context)->env_version = contexts_.env_version();
+  }
   if (!parsed->env_vars.empty()) co_await run_silent(*kernel, set_env_code(parsed->env_vars));
 
   auto queue = std::make_shared<EventQueue>(co_await asio::this_coro::executor, limits_.max_buffered_output);

@@ -141,6 +141,13 @@ std::string set_env_code(const std::map<std::string, std::string>& env_vars) {
          json::serialize(values) + ")\n";
 }
 
+std::string apply_env_code(const std::map<std::string, std::string>& env) {
+  json::object values;
+  for (const auto& [name, value] : env) values[name] = value;
+  return "import os as _cellblock_os\n_cellblock_os.environ.update(" + json::serialize(values) +
+         ")\ndel _cellblock_os\n";
+}
+
 std::string restore_env_code() {
   return "for _cellblock_k, _cellblock_v in _cellblock_saved_env.items():\n"
          "    if _cellblock_v is None:\n"

@@ -28,6 +28,8 @@ Result<CreateContextRequest> parse_create_context(std::string_view body);
 
 // Saves the current values of the variables' names, then sets them (Python, run silently before the cell).
 std::string set_env_code(const std::map<std::string, std::string>& env_vars);
+// Sets the sandbox-level environment in a kernel that started before it was known (a pooled sandbox).
+std::string apply_env_code(const std::map<std::string, std::string>& env);
 // Restores what set_env_code saved: the previous value, or no variable at all.
 std::string restore_env_code();
 
