@@ -27,6 +27,15 @@ class CorsWriter final : public http::ResponseWriter {
     add_cors(headers);
     return inner_.begin_stream(status, std::move(headers));
   }
+  asio::awaitable<bool> begin_sized(int status, http::Headers headers,
+                                    std::uint64_t content_length) override {
+    add_cors(headers);
+    return inner_.begin_sized(status, std::move(headers), content_length);
+  }
+  asio::awaitable<Result<std::unique_ptr<http::RawStream>>> upgrade(http::Response switching) override {
+    add_cors(switching.headers);
+    return inner_.upgrade(std::move(switching));
+  }
   asio::awaitable<bool> write_chunk(std::string_view data) override { return inner_.write_chunk(data); }
   asio::awaitable<bool> end_stream() override { return inner_.end_stream(); }
   void abort() override { inner_.abort(); }

@@ -80,6 +80,16 @@ asio::awaitable<Result<std::string>> BodyReader::read_all(std::size_t limit) {
   co_return body;
 }
 
+asio::awaitable<bool> ResponseWriter::begin_sized(int status, Headers headers,
+                                                  std::uint64_t /*content_length*/) {
+  return begin_stream(status, std::move(headers));
+}
+
+asio::awaitable<Result<std::unique_ptr<RawStream>>> ResponseWriter::upgrade(
+    Response /*switching_protocols*/) {
+  co_return fail(ErrorCode::kUnimplemented, "this response writer cannot switch protocols");
+}
+
 Response json_response(int status, std::string body) {
   Response response;
   response.status = status;

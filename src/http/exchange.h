@@ -64,6 +64,20 @@ class BodyReader {
   asio::awaitable<Result<std::string>> read_all(std::size_t limit);
 };
 
+// A connection taken over after "101 Switching Protocols": raw bytes both ways (a relayed WebSocket). It
+// borrows the server's connection and is valid until the handler returns; the connection is closed
+// afterwards.
+class RawStream {
+ public:
+  virtual ~RawStream() = default;
+  // Reads up to buffer.size() bytes (first any the client sent right after its request); 0 means the peer
+  // closed.
+  virtual asio::awaitable<Result<std::size_t>> read_some(std::span<char> buffer) = 0;
+  // Writes all of `data`.
+  virtual asio::awaitable<Status> write(std::string_view data) = 0;
+  virtual void close() = 0;
+};
+
 struct Response {
   int status = 200;
   Headers headers;
@@ -81,6 +95,13 @@ class ResponseWriter {
   virtual asio::awaitable<bool> begin_stream(int status, Headers headers) = 0;
   virtual asio::awaitable<bool> write_chunk(std::string_view data) = 0;
   virtual asio::awaitable<bool> end_stream() = 0;
+  // Starts a response announcing `Content-Length: content_length`; the body follows through write_chunk (raw
+  // bytes, exactly content_length of them; none for HEAD) and end_stream. Lets a proxy relay a large sized
+  // body with bounded memory. The default streams it chunked instead.
+  virtual asio::awaitable<bool> begin_sized(int status, Headers headers, std::uint64_t content_length);
+  // Sends `switching_protocols` (status 101) and hands over the raw connection; no HTTP follows on it. The
+  // default fails with kUnimplemented.
+  virtual asio::awaitable<Result<std::unique_ptr<RawStream>>> upgrade(Response switching_protocols);
   // Closes the connection at once, without finishing the response: clients see a reset, as when a sandbox
   // dies.
   virtual void abort() = 0;

@@ -1,6 +1,7 @@
 // The only translation unit that instantiates Beast's HTTP parser and serializer.
 #include "http/server.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -137,8 +138,8 @@ class BeastRawStream final : public RawStream {
 
 class BeastResponseWriter final : public ResponseWriter {
  public:
-  // `buffer` holds what the connection read beyond the request header (handed over on upgrade); `head` marks a
-  // response to HEAD, which carries no body whatever its Content-Length says.
+  // `buffer` holds what the connection read beyond the request header (handed over on upgrade); `head` marks
+  // a response to HEAD, which carries no body whatever its Content-Length says.
   BeastResponseWriter(Stream& stream, beast::flat_buffer& buffer, bool keep_alive, bool head)
       : stream_(stream), buffer_(buffer), keep_alive_(keep_alive), head_(head) {}
 
@@ -259,7 +260,11 @@ class BeastResponseWriter final : public ResponseWriter {
       ssize_t n = ::recv(stream_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
       if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) co_return;
       if (n > 0) {
-        // A pipelined request is waiting: readability says nothing about a close any more, so poll slowly.
+        // Unread bytes (a pipelined request, a body the handler skipped) hide a close from recv, not from
+        // poll.
+        pollfd probe{stream_.socket().native_handle(), POLLRDHUP, 0};
+        if (::poll(&probe, 1, 0) > 0 && (probe.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0) co_return;
+        // Readability says nothing about a close any more, so poll slowly.
         asio::steady_timer timer(stream_.get_executor(), std::chrono::milliseconds(250));
         auto [timer_ec] = co_await timer.async_wait(kNoThrow);
         if (timer_ec) co_return;

@@ -32,7 +32,9 @@ json::array load_cells(const std::string& name) {
   return json::parse(text.str()).as_array();
 }
 
-std::string str(const json::value& value) { return std::string(value.as_string()); }
+std::string str(const json::value& value) {
+  return std::string(value.as_string());
+}
 
 // One captured iopub message as the event Execution produces for it; nullopt for messages that carry no event
 // (status).
@@ -42,7 +44,8 @@ std::optional<ExecuteEvent> to_event(const json::object& message) {
   if (type == "execute_input") {
     return jupyter::ExecutionCount{static_cast<int>(content.at("execution_count").to_number<int>())};
   }
-  if (type == "stream") return jupyter::StreamOutput{str(content.at("name")) == "stderr", str(content.at("text"))};
+  if (type == "stream")
+    return jupyter::StreamOutput{str(content.at("name")) == "stderr", str(content.at("text"))};
   if (type == "display_data" || type == "update_display_data" || type == "execute_result") {
     jupyter::DisplayOutput output;
     output.data = content.at("data").as_object();
@@ -106,11 +109,13 @@ std::vector<json::object> lines_of(const std::vector<json::object>& lines, std::
   return out;
 }
 
-std::vector<json::object> map_fixture(const std::string& name) { return map_all(load_cell(name).events); }
+std::vector<json::object> map_fixture(const std::string& name) {
+  return map_all(load_cell(name).events);
+}
 
-const std::set<std::string> kResultKeys = {"type", "is_main_result", "extra", "text", "html", "markdown",
-                                           "svg",  "png",            "jpeg",  "pdf",  "latex", "json",
-                                           "javascript", "data", "chart"};
+const std::set<std::string> kResultKeys = {
+    "type", "is_main_result", "extra", "text",       "html", "markdown", "svg", "png", "jpeg",
+    "pdf",  "latex",          "json",  "javascript", "data", "chart"};
 
 // The wire rules every line of every execution must keep (§7.3).
 void expect_wire_valid(const json::object& line, const std::string& where) {
@@ -168,8 +173,11 @@ TEST(NdjsonMapping, StdoutAndStderrLines) {
   const auto lines = map_fixture("python_01_stdout_stderr.json");
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_EQ(lines[0], (json::object{{"type", "number_of_executions"}, {"execution_count", 1}}));
-  EXPECT_EQ(lines[1], (json::object{{"type", "stdout"}, {"text", "hello stdout\nno newline"}, {"timestamp", kTimestamp}}));
-  EXPECT_EQ(lines[2], (json::object{{"type", "stderr"}, {"text", "hello stderr\n"}, {"timestamp", kTimestamp}}));
+  EXPECT_EQ(
+      lines[1],
+      (json::object{{"type", "stdout"}, {"text", "hello stdout\nno newline"}, {"timestamp", kTimestamp}}));
+  EXPECT_EQ(lines[2],
+            (json::object{{"type", "stderr"}, {"text", "hello stderr\n"}, {"timestamp", kTimestamp}}));
 }
 
 TEST(NdjsonMapping, ExceptionGivesOneErrorLineWithJoinedTraceback) {
@@ -214,8 +222,9 @@ TEST(NdjsonMapping, DataFrameIsMainResultWithHtmlAndText) {
 TEST(NdjsonMapping, OnePlusOneIsText2) {
   const auto results = lines_of(map_fixture("python_06_one_plus_one.json"), "result");
   ASSERT_EQ(results.size(), 1u);
-  EXPECT_EQ(results[0],
-            (json::object{{"type", "result"}, {"text", "2"}, {"is_main_result", true}, {"extra", json::object{}}}));
+  EXPECT_EQ(
+      results[0],
+      (json::object{{"type", "result"}, {"text", "2"}, {"is_main_result", true}, {"extra", json::object{}}}));
 }
 
 TEST(NdjsonMapping, RichMimeTypesBecomeTheirKeys) {
@@ -276,7 +285,8 @@ TEST(NdjsonMapping, UnknownMimeGoesUnderExtra) {
 TEST(NdjsonMapping, DisplayedStringReprLosesItsQuotesAndClearOutputSendsNothing) {
   const Cell cell = load_cell("python_14_update_display_and_clear.json");
   bool saw_clear = false;
-  for (const auto& event : cell.events) saw_clear = saw_clear || std::holds_alternative<jupyter::ClearOutput>(event);
+  for (const auto& event : cell.events)
+    saw_clear = saw_clear || std::holds_alternative<jupyter::ClearOutput>(event);
   ASSERT_TRUE(saw_clear);
   const auto lines = map_all(cell.events);
   const auto results = lines_of(lines, "result");
@@ -368,7 +378,8 @@ TEST(NdjsonMapping, AbnormalEndsGiveSyntheticErrors) {
       ASSERT_TRUE(mapper.map(jupyter::StreamOutput{false, "partial"}, kTimestamp));
       auto line = mapper.map(ExecuteDone{c.status, c.detail}, kTimestamp);
       ASSERT_TRUE(line);
-      EXPECT_EQ(*line, (json::object{{"type", "error"}, {"name", c.name}, {"value", c.value}, {"traceback", ""}}));
+      EXPECT_EQ(*line,
+                (json::object{{"type", "error"}, {"name", c.name}, {"value", c.value}, {"traceback", ""}}));
       expect_wire_valid(*line, c.name);
       // Only one error per execution, synthetic or not.
       EXPECT_FALSE(mapper.map(sample_error("LateError"), kTimestamp));

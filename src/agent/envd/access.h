@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "common/error.h"
+#include "common/file_signature.h"
 #include "http/exchange.h"
 
 namespace cellblock::agent {
@@ -29,12 +30,5 @@ class AccessPolicy {
  private:
   std::optional<std::string> token_;
 };
-
-// "v1_" + base64(sha256("<path>:<operation>:<username>:<token>[:<expiration>]")) without padding.
-std::string file_signature(std::string_view path, std::string_view operation, std::string_view username,
-                           std::string_view token, std::optional<std::int64_t> expiration);
-
-// Compares in constant time (for equal lengths).
-bool secure_equals(std::string_view a, std::string_view b);
 
 }  // namespace cellblock::agent

@@ -183,9 +183,13 @@ Result<std::int64_t> int_field(const json::object& message, std::string_view nam
   if (value.is_uint64() && value.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
     return static_cast<std::int64_t>(value.get_uint64());
   }
-  if (value.is_double() &&
-      value.get_double() == static_cast<double>(static_cast<std::int64_t>(value.get_double()))) {
-    return static_cast<std::int64_t>(value.get_double());
+  if (value.is_double()) {
+    const double number = value.get_double();
+    // Range first: casting an out-of-range double to an integer is undefined behaviour.
+    if (number >= -9.2e18 && number <= 9.2e18 &&
+        number == static_cast<double>(static_cast<std::int64_t>(number))) {
+      return static_cast<std::int64_t>(number);
+    }
   }
   if (value.is_string()) {  // protobuf JSON writes 64-bit integers as strings
     std::string_view text = value.get_string();

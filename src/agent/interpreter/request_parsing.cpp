@@ -100,6 +100,9 @@ Result<ExecuteRequest> parse_execute(std::string_view body) {
         return fail(ErrorCode::kInvalidArgument,
                     "invalid environment variable name '" + std::string(name) + "'");
       }
+      if (value.get_string().find('\0') != std::string_view::npos) {
+        return fail(ErrorCode::kInvalidArgument, "env_vars['" + std::string(name) + "'] contains a NUL byte");
+      }
       request.env_vars.emplace(std::string(name), std::string(value.get_string()));
     }
   }
@@ -149,7 +152,8 @@ std::string apply_env_code(const std::map<std::string, std::string>& env) {
 }
 
 std::string restore_env_code() {
-  return "for _cellblock_k, _cellblock_v in _cellblock_saved_env.items():\n"
+  return "_cellblock_k = _cellblock_v = None\n"
+         "for _cellblock_k, _cellblock_v in _cellblock_saved_env.items():\n"
          "    if _cellblock_v is None:\n"
          "        _cellblock_os.environ.pop(_cellblock_k, None)\n"
          "    else:\n"

@@ -1,0 +1,217 @@
+// `cellblock serve`: one process holding the E2B control plane, the sandbox proxy and the sandboxes.
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "api/control_api.h"
+#include "cli/commands.h"
+#include "cli/paths.h"
+#include "http/server.h"
+#include "proxy/sandbox_proxy.h"
+#include "runtime/ns/ns_runtime.h"
+#include "sandbox/sandbox_manager.h"
+#include "store/api_key_store.h"
+#include "store/migrations.h"
+#include "store/sandbox_store.h"
+#include "template/template_cache.h"
+#include "template/terminal_progress.h"
+
+namespace cellblock::cli {
+namespace {
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+
+struct ServeOptions {
+  std::string listen = "127.0.0.1:3000";
+  std::string state_dir;
+  std::string template_cache = std::string(templates::kDefaultCacheDir);
+  std::size_t pool_size = 2;
+  std::int64_t default_timeout = 300;
+  std::int64_t max_timeout = 24 * 3600;
+  std::size_t max_sandboxes = 100;
+  std::uint64_t memory_mb = 2048;
+  std::uint32_t pids = 1024;
+  double cpus = 2;
+  std::uint64_t disk_mb = 4096;
+  std::string domain;
+};
+
+Result<std::pair<std::string, std::uint16_t>> split_listen(const std::string& listen) {
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos) return fail(ErrorCode::kInvalidArgument, "--listen expects ADDR:PORT");
+  int port = std::atoi(listen.c_str() + colon + 1);
+  if (port < 0 || port > 65535) return fail(ErrorCode::kInvalidArgument, "invalid port in --listen");
+  return std::pair{listen.substr(0, colon), static_cast<std::uint16_t>(port)};
+}
+
+// An API key for first use: CELLBLOCK_API_KEY is seeded; a store without keys gets a new one, printed once.
+Status ensure_api_key(store::ApiKeyStore& keys) {
+  if (const char* seeded = std::getenv("CELLBLOCK_API_KEY"); seeded && *seeded) {
+    auto ok = keys.seed(seeded);
+    if (!ok) return tl::unexpected(ok.error());
+  }
+  auto active = keys.count_active();
+  if (!active) return tl::unexpected(active.error());
+  if (*active > 0) return {};
+  auto created = keys.create("default");
+  if (!created) return tl::unexpected(created.error());
+  fmt::print("\nYour API key (shown once; `cellblock keys create` makes more):\n\n    {}\n\n", created->key);
+  return {};
+}
+
+int serve(const ServeOptions& options) {
+  const std::string state_dir = options.state_dir.empty() ? default_state_dir() : options.state_dir;
+  std::error_code ec;
+  fs::create_directories(state_dir, ec);
+  if (ec) {
+    spdlog::critical("cannot create the state directory {}: {}", state_dir, ec.message());
+    return 1;
+  }
+  auto listen = split_listen(options.listen);
+  if (!listen) {
+    spdlog::critical("{}", listen.error().message);
+    return 2;
+  }
+  auto db = store::open_state_database((fs::path(state_dir) / "cellblock.db").string());
+  if (!db) {
+    spdlog::critical("state database: {}", db.error().message);
+    return 1;
+  }
+  store::ApiKeyStore keys(*db);
+  store::SandboxStore sandboxes_store(*db);
+  if (auto ok = ensure_api_key(keys); !ok) {
+    spdlog::critical("API keys: {}", ok.error().message);
+    return 1;
+  }
+
+  const std::string agent = find_agent_binary();
+  const std::string recipe = find_recipe_dir("code-interpreter");
+  if (agent.empty() || recipe.empty()) {
+    spdlog::critical("cannot find {} (build the project with scripts/build)",
+                     agent.empty() ? "cellblock-agent" : "templates/code-interpreter");
+    return 1;
+  }
+  templates::TemplateCache cache(options.template_cache);
+  templates::TerminalProgress progress(stdout, false);
+  auto info = cache.ensure("code-interpreter", recipe, progress.callback());
+  progress.finish();
+  if (!info) {
+    progress.print_failure(info.error());
+    return 1;
+  }
+
+  runtime::ns::NsRuntimeOptions runtime_options;
+  if (auto policy = find_seccomp_policy(); !policy.empty()) runtime_options.seccomp_policy_path = policy;
+  auto runtime = runtime::ns::NsRuntime::create(runtime_options);
+  if (!runtime) {
+    spdlog::critical("sandbox runtime: {}", runtime.error().message);
+    return 1;
+  }
+
+  sandbox::ManagerSettings settings;
+  settings.state_dir = state_dir;
+  settings.agent_binary = agent;
+  settings.kernel_pythonpath = find_kernel_pythonpath();
+  settings.default_timeout = std::chrono::seconds(options.default_timeout);
+  settings.max_timeout = std::chrono::seconds(options.max_timeout);
+  settings.pool_size = options.pool_size;
+  settings.max_sandboxes = options.max_sandboxes;
+  settings.limits.memory_bytes = options.memory_mb << 20;
+  settings.limits.pids = options.pids;
+  settings.limits.cpus = options.cpus;
+  settings.limits.disk_bytes = options.disk_mb << 20;
+  std::vector<sandbox::TemplateEntry> entries{{*info, {"code-interpreter-v1", "base"}}};
+
+  asio::io_context io(1);
+  asio::thread_pool blocking(4);
+  sandbox::SandboxManager manager(io.get_executor(), blocking, **runtime, sandboxes_store, std::move(entries),
+                                  settings);
+  api::ControlApi control(manager, keys, api::ApiSettings{options.domain});
+  proxy::SandboxProxy sandbox_proxy(manager);
+  http::Server server(io.get_executor());
+  auto handler = [&](http::Request& request, http::BodyReader& body,
+                     http::ResponseWriter& writer) -> asio::awaitable<void> {
+    auto target = proxy::target_of(request);
+    if (!target) target = sandbox_proxy.target_by_signature(request);
+    if (target) {
+      co_await sandbox_proxy.serve(*target, request, body, writer);
+    } else {
+      co_await control.handle(request, body, writer);
+    }
+  };
+  auto bound = server.listen_tcp(listen->first, listen->second, handler);
+  if (!bound) {
+    spdlog::critical("{}", bound.error().message);
+    return 1;
+  }
+  const std::string url = fmt::format("http://{}:{}", listen->first, *bound);
+
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        co_await manager.start();
+        fmt::print(
+            "cellblock serve: listening on {}\n  E2B_API_URL={} E2B_SANDBOX_URL={} E2B_API_KEY=<your key>\n",
+            url, url, url);
+        std::fflush(stdout);
+      },
+      asio::detached);
+
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& error, int signo) {
+    if (error) return;
+    spdlog::info("signal {}: stopping (running sandboxes keep running and are reattached at the next start)",
+                 signo);
+    server.stop();
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          co_await manager.stop();
+          io.stop();
+        },
+        asio::detached);
+  });
+  io.run();
+  blocking.join();
+  return 0;
+}
+
+}  // namespace
+
+void add_serve_command(CLI::App& app) {
+  auto options = std::make_shared<ServeOptions>();
+  CLI::App* serve_app =
+      app.add_subcommand("serve", "run the control plane, the sandbox proxy and the sandboxes");
+  serve_app->add_option("--listen", options->listen, "address and port to serve on")->capture_default_str();
+  serve_app->add_option("--state-dir", options->state_dir,
+                        "state directory (default: /var/lib/cellblock as root)");
+  serve_app->add_option("--template-cache", options->template_cache, "template cache directory")
+      ->capture_default_str();
+  serve_app->add_option("--pool-size", options->pool_size, "ready sandboxes kept per template")
+      ->capture_default_str();
+  serve_app
+      ->add_option("--default-timeout", options->default_timeout, "sandbox lifetime when none is asked (s)")
+      ->capture_default_str();
+  serve_app->add_option("--max-timeout", options->max_timeout, "longest sandbox lifetime (s)")
+      ->capture_default_str();
+  serve_app->add_option("--max-sandboxes", options->max_sandboxes, "sandboxes running at once")
+      ->capture_default_str();
+  serve_app->add_option("--memory-mb", options->memory_mb, "memory limit per sandbox")->capture_default_str();
+  serve_app->add_option("--pids", options->pids, "process limit per sandbox")->capture_default_str();
+  serve_app->add_option("--cpus", options->cpus, "CPU limit per sandbox")->capture_default_str();
+  serve_app->add_option("--disk-mb", options->disk_mb, "writable disk per sandbox")->capture_default_str();
+  serve_app->add_option("--domain", options->domain, "sandbox domain returned to clients (host routing)");
+  serve_app->callback([options]() { std::exit(serve(*options)); });
+}
+
+}  // namespace cellblock::cli

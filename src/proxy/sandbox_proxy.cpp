@@ -1,0 +1,124 @@
+#include "proxy/sandbox_proxy.h"
+
+#include <charconv>
+
+#include <boost/json.hpp>
+
+#include "common/file_signature.h"
+#include "http/proxy.h"
+
+namespace cellblock::proxy {
+namespace {
+
+constexpr int kEnvdPort = 49983;
+
+std::optional<int> parse_port(std::string_view text) {
+  int port = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
+  if (ec != std::errc() || end != text.data() + text.size() || port <= 0 || port > 65535) return std::nullopt;
+  return port;
+}
+
+bool valid_id(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) return false;
+  }
+  return true;
+}
+
+http::Response sandbox_not_found(const std::string& id) {
+  boost::json::object body;
+  body["sandboxId"] = id;
+  body["message"] = "The sandbox was not found";
+  body["code"] = 502;
+  http::Response response;
+  response.status = 502;
+  response.headers.add("Content-Type", "application/json; charset=utf-8");
+  response.body = boost::json::serialize(body);
+  return response;
+}
+
+// envd routes that only the server may call (through the socket directly), never clients.
+bool internal_route(const Target& target, std::string_view path) {
+  return target.port == kEnvdPort && (path == "/init" || path.starts_with("/init/"));
+}
+
+}  // namespace
+
+std::optional<Target> target_from_host(std::string_view host) {
+  if (auto colon = host.rfind(':');
+      colon != std::string_view::npos && host.find(']') == std::string_view::npos) {
+    host = host.substr(0, colon);
+  }
+  auto dash = host.find('-');
+  auto dot = host.find('.');
+  if (dash == std::string_view::npos || dot == std::string_view::npos || dash > dot) return std::nullopt;
+  auto port = parse_port(host.substr(0, dash));
+  std::string_view id = host.substr(dash + 1, dot - dash - 1);
+  if (!port || !valid_id(id)) return std::nullopt;
+  return Target{std::string(id), *port};
+}
+
+std::optional<Target> target_of(const http::Request& request) {
+  if (auto id = request.header("E2b-Sandbox-Id")) {
+    Target target{std::string(*id), kEnvdPort};
+    if (auto port = request.header("E2b-Sandbox-Port")) target.port = parse_port(*port).value_or(0);
+    return target;
+  }
+  if (auto host = request.header("Host")) return target_from_host(*host);
+  return std::nullopt;
+}
+
+std::optional<Target> SandboxProxy::target_by_signature(const http::Request& request) const {
+  if (request.path != "/files") return std::nullopt;
+  auto signature = request.query_value("signature");
+  if (!signature) return std::nullopt;
+  std::optional<std::int64_t> expiration;
+  if (auto text = request.query_value("signature_expiration")) {
+    std::int64_t value = 0;
+    auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+    if (ec != std::errc()) return std::nullopt;
+    expiration = value;
+  }
+  const std::string_view operation = request.method == "GET" ? "read" : "write";
+  const std::string path(request.query_value("path").value_or(""));
+  const std::string username(request.query_value("username").value_or(""));
+  for (const auto& [id, route] : sandboxes_.routes()) {
+    if (secure_equals(*signature,
+                      file_signature(path, operation, username, route.access_token, expiration))) {
+      return Target{id, kEnvdPort};
+    }
+  }
+  return std::nullopt;
+}
+
+asio::awaitable<void> SandboxProxy::serve(const Target& target, http::Request& request,
+                                          http::BodyReader& body, http::ResponseWriter& writer) {
+  auto route = valid_id(target.sandbox_id) ? sandboxes_.route(target.sandbox_id) : std::nullopt;
+  if (!route) {
+    co_await writer.send(sandbox_not_found(target.sandbox_id));
+    co_return;
+  }
+  if (target.port <= 0) {
+    co_await writer.send(
+        http::error_response(ErrorCode::kInvalidArgument, "invalid E2b-Sandbox-Port header"));
+    co_return;
+  }
+  if (internal_route(target, request.path)) {
+    co_await writer.send(http::error_response(ErrorCode::kNotFound, "no route for " + request.path));
+    co_return;
+  }
+  http::Upstream upstream;
+  upstream.unix_path = route->socket_path;
+  http::ForwardOptions options;
+  options.add_headers.set("E2b-Sandbox-Port", std::to_string(target.port));
+  options.add_headers.set("E2b-Sandbox-Id", target.sandbox_id);
+  options.abort = route->abort;
+  Status forwarded = co_await http::forward(request, body, writer, upstream, options);
+  if (!forwarded && forwarded.error().code == ErrorCode::kSandboxUnavailable && !writer.started()) {
+    co_await writer.send(sandbox_not_found(target.sandbox_id));
+  }
+}
+
+}  // namespace cellblock::proxy

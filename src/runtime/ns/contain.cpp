@@ -1,0 +1,43 @@
+#include "runtime/ns/contain.h"
+
+#include "runtime/ns/cgroups.h"
+#include "runtime/ns/net.h"
+#include "runtime/ns/user_ns.h"
+
+namespace cellblock::runtime::ns {
+
+// Read top to bottom, this is the order of containment. Before the release the parent has already written the
+// id maps (user_ns), the rlimits (rlimits) and moved this process into its cgroups (cgroups).
+StepResult contain(const ContainPlan& plan) {
+  if (auto r = wait_for_release(plan.exec.release_fd); !r) return r;
+  if (auto r = become_root(); !r) return r;
+  if (auto r = enter_cgroup_namespace(); !r) return r;
+  // 1-6: the file system.
+  if (auto r = make_mounts_private(); !r) return r;
+  if (auto r = mount_disk_quota(plan.mounts); !r) return r;
+  if (auto r = mount_overlay(plan.mounts); !r) return r;
+  int root_fd = -1;
+  if (auto r = open_new_root(plan.mounts, root_fd); !r) return r;
+  if (auto r = mount_binds(plan.mounts, root_fd); !r) return r;
+  if (auto r = mount_proc(root_fd); !r) return r;
+  if (auto r = mount_dev(plan.mounts, root_fd); !r) return r;
+  if (auto r = mount_tmp(plan.mounts, root_fd); !r) return r;
+  if (auto r = pivot_into(root_fd); !r) return r;
+  // 7-8: network and name.
+  if (auto r = bring_up_loopback(); !r) return r;
+  if (auto r = set_hostname(plan.hostname.c_str()); !r) return r;
+  // 9-11: the process itself; seccomp last, because it denies mount, pivot_root and unshare used above.
+  if (auto r = prepare_stdio(plan.exec); !r) return r;
+  if (auto r = reset_signals(); !r) return r;
+  if (auto r = install_seccomp(*plan.seccomp); !r) return r;
+  return exec_pid1(plan.exec);
+}
+
+void run_contained(const ContainPlan& plan) {
+  // Without this the child would hold the release pipe's write end itself and never see EOF if the server
+  // died.
+  close_parent_ends(plan.exec);
+  report_and_exit(plan.exec.report_fd, contain(plan));
+}
+
+}  // namespace cellblock::runtime::ns

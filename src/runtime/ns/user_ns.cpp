@@ -1,0 +1,44 @@
+#include "runtime/ns/user_ns.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+
+#include "runtime/id_shift.h"
+
+namespace cellblock::runtime::ns {
+
+namespace {
+
+Status write_proc_file(const std::string& path, const std::string& content) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return tl::unexpected(system_error("opening " + path, errno));
+  ssize_t written = ::write(fd, content.data(), content.size());
+  int saved = errno;
+  ::close(fd);
+  if (written != static_cast<ssize_t>(content.size())) {
+    return tl::unexpected(system_error("writing " + path + " (is the server running as root?)", saved));
+  }
+  return {};
+}
+
+}  // namespace
+
+Status write_id_maps(pid_t pid) {
+  std::string map = "0 " + std::to_string(kSandboxIdBase) + " " + std::to_string(kSandboxIdCount) + "\n";
+  std::string proc = "/proc/" + std::to_string(pid);
+  if (auto s = write_proc_file(proc + "/uid_map", map); !s) return s;
+  return write_proc_file(proc + "/gid_map", map);
+}
+
+StepResult become_root() {
+  if (::setresgid(0, 0, 0) != 0) return step_failed(ContainStep::kBecomeRoot, errno, "setresgid");
+  if (::setgroups(0, nullptr) != 0) return step_failed(ContainStep::kBecomeRoot, errno, "setgroups");
+  if (::setresuid(0, 0, 0) != 0) return step_failed(ContainStep::kBecomeRoot, errno, "setresuid");
+  return step_ok();
+}
+
+}  // namespace cellblock::runtime::ns

@@ -1,0 +1,74 @@
+#pragma once
+// The isolation runtime interface. The sandbox module owns the lifecycle and is the only caller; a runtime
+// owns the host-side resources of each sandbox (its process tree, cgroups and sandbox_dir) from start() until
+// cleanup(). Implementations: ns/ (Linux namespaces + cgroups + seccomp).
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+
+namespace cellblock::runtime {
+
+struct Limits {
+  std::uint64_t memory_bytes = 1ULL << 30;  // RAM (+swap where the host accounts it); tmpfs pages count too
+  std::uint32_t pids = 512;                 // processes + threads
+  double cpus = 2.0;                        // CPU quota in cores
+  std::uint64_t disk_bytes = 2ULL << 30;    // size of the writable layer (and of /tmp)
+};
+
+struct BindMount {
+  std::string host_path;     // file or directory on the host
+  std::string sandbox_path;  // absolute path inside the sandbox; created if missing
+  bool read_only = true;
+};
+
+struct SandboxSpec {
+  std::string id;                 // [a-z0-9]{1,64}; names the cgroups
+  std::string rootfs;             // template root filesystem directory (read-only lower layer)
+  std::string sandbox_dir;        // per-sandbox host directory owned by the runtime (must not exist yet)
+  std::vector<std::string> argv;  // PID 1 inside, e.g. {"/opt/cellblock/bin/cellblock-agent", ...}
+  std::vector<std::string> env;   // "K=V" for PID 1 (includes CELLBLOCK_ACCESS_TOKEN); nothing else is passed
+  std::vector<BindMount> binds;   // the agent binary, kernel module dir, ...
+  Limits limits;
+  std::string hostname = "sandbox";
+  // PID 1's stdout/stderr: a host descriptor the caller keeps owning (e.g. a pipe it drains); -1 = /dev/null.
+  int stdout_fd = -1;
+  int stderr_fd = -1;
+};
+
+// Everything needed to find a sandbox again; serialisable (handle_json.h) so the server can re-attach after a
+// restart.
+struct SandboxHandle {
+  std::string id;
+  pid_t pid = 0;                     // host pid of PID 1
+  std::uint64_t pid_start_time = 0;  // /proc/<pid>/stat field 22: tells a recycled pid apart
+  std::string sandbox_dir;
+  std::string socket_path;           // host path of /run/cellblock/agent.sock inside
+  std::vector<std::string> cgroups;  // cgroup directories holding the sandbox's processes
+};
+
+struct Usage {
+  std::uint64_t cpu_ns = 0;        // CPU time consumed by all processes of the sandbox
+  std::uint64_t memory_bytes = 0;  // current cgroup memory charge (includes tmpfs pages)
+  std::uint64_t disk_bytes = 0;    // bytes used in the writable layer
+};
+
+class Runtime {
+ public:
+  virtual ~Runtime() = default;
+  // Returns once PID 1 is exec'd, or the error of the containment step that failed.
+  virtual Result<SandboxHandle> start(const SandboxSpec& spec) = 0;
+  // True while PID 1 runs: pid and start time still match and it is not a zombie.
+  virtual bool alive(const SandboxHandle& handle) const = 0;
+  // Kills every process of the sandbox and waits until its cgroups are empty. Idempotent.
+  virtual Status kill(const SandboxHandle& handle) = 0;
+  // Kills what is left, removes the cgroups and sandbox_dir. Idempotent.
+  virtual Status cleanup(const SandboxHandle& handle) = 0;
+  virtual Result<Usage> usage(const SandboxHandle& handle) const = 0;
+};
+
+}  // namespace cellblock::runtime

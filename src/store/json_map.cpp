@@ -1,0 +1,28 @@
+#include "store/json_map.h"
+
+#include <boost/json.hpp>
+
+namespace cellblock::store {
+
+std::string to_json_object(const StringMap& map) {
+  boost::json::object object;
+  for (const auto& [key, value] : map) object[key] = value;
+  return boost::json::serialize(object);
+}
+
+Result<StringMap> from_json_object(std::string_view text) {
+  boost::system::error_code ec;
+  boost::json::value value = boost::json::parse(text, ec);
+  if (ec) return fail(ErrorCode::kInternal, "stored JSON is malformed: " + ec.message());
+  const auto* object = value.if_object();
+  if (object == nullptr) return fail(ErrorCode::kInternal, "stored JSON is not an object");
+  StringMap map;
+  for (const auto& [key, item] : *object) {
+    const auto* string = item.if_string();
+    if (string == nullptr) return fail(ErrorCode::kInternal, "stored JSON object has a non-string value");
+    map.emplace(std::string(key), std::string(*string));
+  }
+  return map;
+}
+
+}  // namespace cellblock::store

@@ -1,0 +1,18 @@
+#pragma once
+// String maps (sandbox metadata, env vars) as JSON object text in a TEXT column.
+
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "common/error.h"
+
+namespace cellblock::store {
+
+using StringMap = std::map<std::string, std::string>;
+
+std::string to_json_object(const StringMap& map);
+// kInternal when the text is not a JSON object of strings: the store wrote it, so that is corruption.
+Result<StringMap> from_json_object(std::string_view text);
+
+}  // namespace cellblock::store

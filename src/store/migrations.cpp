@@ -1,0 +1,116 @@
+#include "store/migrations.h"
+
+#include <array>
+#include <string_view>
+
+#include <fmt/format.h>
+
+namespace cellblock::store {
+namespace {
+
+// Append only: never edit a migration that has shipped. Timestamps are unix nanoseconds.
+constexpr std::array<std::string_view, 1> kMigrations = {
+    R"sql(
+CREATE TABLE api_keys (
+  id           TEXT PRIMARY KEY,
+  name         TEXT NOT NULL,
+  prefix       TEXT NOT NULL,            -- display only: the first 8 characters after "e2b_"
+  hash         TEXT NOT NULL UNIQUE,     -- hex SHA-256 of the whole key; the key itself is never stored
+  created_at   INTEGER NOT NULL,
+  last_used_at INTEGER,
+  revoked_at   INTEGER
+) STRICT;
+CREATE INDEX api_keys_prefix ON api_keys(prefix);
+
+CREATE TABLE sandboxes (
+  id                TEXT PRIMARY KEY,
+  template_id       TEXT NOT NULL,
+  alias             TEXT,
+  client_id         TEXT NOT NULL,
+  metadata          TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(metadata) AND json_type(metadata) = 'object'),
+  env_vars          TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(env_vars) AND json_type(env_vars) = 'object'),
+  started_at        INTEGER NOT NULL,
+  end_at            INTEGER NOT NULL,
+  state             TEXT NOT NULL CHECK (state IN ('running', 'paused', 'killed')),
+  envd_access_token TEXT NOT NULL,
+  cpu_count         INTEGER NOT NULL,
+  memory_mb         INTEGER NOT NULL,
+  disk_size_mb      INTEGER NOT NULL,
+  handle            TEXT,                -- runtime handle JSON, opaque to the store
+  killed_at         INTEGER,
+  kill_reason       TEXT
+) STRICT;
+-- Listing walks (started_at, id) in either direction, usually restricted to running|paused.
+CREATE INDEX sandboxes_state_started ON sandboxes(state, started_at, id);
+CREATE INDEX sandboxes_started ON sandboxes(started_at, id);
+
+CREATE TABLE templates (
+  id           TEXT PRIMARY KEY,
+  aliases      TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(aliases) AND json_type(aliases) = 'array'),
+  content_hash TEXT NOT NULL,
+  rootfs       TEXT NOT NULL,            -- root filesystem directory
+  built_at     INTEGER,
+  size_bytes   INTEGER,
+  status       TEXT NOT NULL
+) STRICT;
+CREATE INDEX templates_content_hash ON templates(content_hash);
+)sql",
+};
+
+Result<std::int64_t> stored_version(Database& db) {
+  auto current = db.query_int64("PRAGMA user_version");
+  if (!current) return current;
+  if (*current > static_cast<std::int64_t>(kMigrations.size())) {
+    return fail(
+        ErrorCode::kInternal,
+        fmt::format("state database {} has schema version {}, newer than this binary's {}; run a newer "
+                    "cellblock or restore a backup",
+                    db.path(), *current, kMigrations.size()));
+  }
+  return current;
+}
+
+// Runs the next missing migration, if any; false when the schema is current. The version is read inside the
+// write transaction, so a CLI and the server opening the database at once never apply a step twice.
+Result<bool> apply_next(Database& db) {
+  auto tx = Transaction::begin(db);
+  if (!tx) return tl::unexpected(tx.error());
+  auto current = stored_version(db);
+  if (!current) return tl::unexpected(current.error());
+  auto index = static_cast<std::size_t>(*current);
+  if (index == kMigrations.size()) return false;  // the guard rolls back the empty transaction
+  if (auto done = db.exec(kMigrations[index]); !done) {
+    return fail(done.error().code, fmt::format("migration {}: {}", index + 1, done.error().message));
+  }
+  // PRAGMA takes no bound parameters; the value is our own integer.
+  if (auto bumped = db.exec(fmt::format("PRAGMA user_version = {}", index + 1)); !bumped) {
+    return tl::unexpected(bumped.error());
+  }
+  if (auto committed = tx->commit(); !committed) return tl::unexpected(committed.error());
+  return true;
+}
+
+}  // namespace
+
+int schema_version() {
+  return static_cast<int>(kMigrations.size());
+}
+
+Status migrate(Database& db) {
+  // Refuse a newer database before taking the write lock.
+  if (auto current = stored_version(db); !current) return tl::unexpected(current.error());
+  while (true) {
+    auto applied = apply_next(db);
+    if (!applied) return tl::unexpected(applied.error());
+    if (!*applied) return {};
+  }
+}
+
+Result<Database> open_state_database(const std::string& path) {
+  auto db = Database::open(path);
+  if (!db) return db;
+  if (auto migrated = migrate(*db); !migrated) return tl::unexpected(migrated.error());
+  return db;
+}
+
+}  // namespace cellblock::store

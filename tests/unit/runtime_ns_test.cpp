@@ -1,0 +1,203 @@
+// NsRuntime against real namespaces, cgroups and a busybox root filesystem. Needs root (skipped otherwise).
+#include "runtime/ns/ns_runtime.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "../security/sandbox_test_support.h"
+#include "runtime/handle_json.h"
+
+namespace cellblock::runtime {
+namespace {
+
+using testing::read_text;
+using testing::SandboxLab;
+using testing::trim;
+using testing::wait_for_file;
+namespace fs = std::filesystem;
+
+class NsRuntimeTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (::geteuid() == 0) lab_ = new SandboxLab();
+  }
+  static void TearDownTestSuite() {
+    delete lab_;
+    lab_ = nullptr;
+  }
+  void SetUp() override {
+    if (lab_ == nullptr) GTEST_SKIP() << "the ns runtime needs root";
+  }
+  static SandboxLab* lab_;
+};
+SandboxLab* NsRuntimeTest::lab_ = nullptr;
+
+std::string status_field(pid_t pid, const std::string& key) {
+  std::istringstream status(read_text("/proc/" + std::to_string(pid) + "/status"));
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind(key + ":", 0) == 0) return line.substr(key.size() + 1);
+  }
+  return {};
+}
+
+bool host_mount_mentions(const std::string& path) {
+  return read_text("/proc/self/mountinfo").find(path) != std::string::npos;
+}
+
+TEST_F(NsRuntimeTest, RunsPid1AsRootOfItsOwnNamespaces) {
+  fs::path out;
+  auto spec = lab_->spec(
+      "echo $$ > /out/pid; hostname > /out/hostname; id -u > /out/uid; "
+      "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' > /out/ifaces; ip link show lo > /out/lo; "
+      "echo hello > /run/cellblock/marker; "
+      "nc -l -p 7777 > /out/nc & sleep 0.3; echo over-lo | nc 127.0.0.1 7777; sleep 0.3; "
+      "echo done > /out/done; exec sleep 1000",
+      &out);
+  spec.hostname = "sbx-unit";
+  auto handle = lab_->start(spec);
+  ASSERT_TRUE(handle) << handle.error().message;
+  ASSERT_TRUE(wait_for_file(out / "done"));
+  EXPECT_EQ(trim(read_text(out / "pid")), "1");
+  EXPECT_EQ(trim(read_text(out / "hostname")), "sbx-unit");
+  EXPECT_EQ(trim(read_text(out / "uid")), "0");
+  EXPECT_EQ(trim(read_text(out / "ifaces")), "lo");
+  EXPECT_NE(read_text(out / "lo").find(",UP"), std::string::npos) << read_text(out / "lo");
+  EXPECT_EQ(trim(read_text(out / "nc")), "over-lo");
+  EXPECT_EQ(trim(read_text(fs::path(spec.sandbox_dir) / "run/marker")), "hello");
+  EXPECT_EQ(handle->socket_path, spec.sandbox_dir + "/run/agent.sock");
+  // Root inside is uid 100000 outside.
+  std::istringstream uids(status_field(handle->pid, "Uid"));
+  std::string real;
+  uids >> real;
+  EXPECT_EQ(real, std::to_string(kSandboxIdBase));
+  EXPECT_TRUE(lab_->runtime().alive(*handle));
+  // The sandbox's mounts live only in its own mount namespace.
+  EXPECT_FALSE(host_mount_mentions(spec.sandbox_dir));
+  EXPECT_FALSE(host_mount_mentions(handle->id));
+}
+
+TEST_F(NsRuntimeTest, KillAndCleanupLeaveNothingBehind) {
+  fs::path out;
+  auto handle = lab_->start(lab_->spec("sleep 1000 & sleep 1000 & echo done > /out/done; wait", &out));
+  ASSERT_TRUE(handle) << handle.error().message;
+  ASSERT_TRUE(wait_for_file(out / "done"));
+  ASSERT_FALSE(handle->cgroups.empty());
+  for (const auto& group : handle->cgroups) {
+    EXPECT_GE(read_text(group + "/cgroup.procs").size(), 2u) << group;
+  }
+  auto killed = lab_->runtime().kill(*handle);
+  ASSERT_TRUE(killed) << killed.error().message;
+  EXPECT_FALSE(lab_->runtime().alive(*handle));
+  for (const auto& group : handle->cgroups) EXPECT_EQ(read_text(group + "/cgroup.procs"), "") << group;
+  auto cleaned = lab_->runtime().cleanup(*handle);
+  ASSERT_TRUE(cleaned) << cleaned.error().message;
+  for (const auto& group : handle->cgroups) EXPECT_FALSE(fs::exists(group)) << group;
+  EXPECT_FALSE(fs::exists(handle->sandbox_dir));
+  EXPECT_FALSE(host_mount_mentions(handle->sandbox_dir));
+  // Idempotent.
+  EXPECT_TRUE(lab_->runtime().cleanup(*handle));
+}
+
+TEST_F(NsRuntimeTest, ReattachesThroughHandleJson) {
+  fs::path out;
+  auto handle = lab_->start(lab_->spec("echo done > /out/done; exec sleep 1000", &out));
+  ASSERT_TRUE(handle) << handle.error().message;
+  ASSERT_TRUE(wait_for_file(out / "done"));
+  auto parsed = handle_from_json(to_json(*handle));
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  EXPECT_EQ(parsed->pid, handle->pid);
+  EXPECT_EQ(parsed->pid_start_time, handle->pid_start_time);
+  EXPECT_EQ(parsed->cgroups, handle->cgroups);
+  EXPECT_TRUE(lab_->runtime().alive(*parsed));
+  // A handle whose start time does not match (a recycled pid) is not this sandbox and must not be killed.
+  SandboxHandle stale = *parsed;
+  stale.pid_start_time += 1;
+  stale.cgroups.clear();
+  EXPECT_FALSE(lab_->runtime().alive(stale));
+  ASSERT_TRUE(lab_->runtime().kill(stale));
+  EXPECT_TRUE(lab_->runtime().alive(*parsed));
+  ASSERT_TRUE(lab_->runtime().cleanup(*parsed));
+  EXPECT_FALSE(lab_->runtime().alive(*handle));
+}
+
+TEST_F(NsRuntimeTest, ReportsUsage) {
+  fs::path out;
+  auto handle = lab_->start(lab_->spec(
+      "dd if=/dev/zero of=/data bs=1M count=8 2>/dev/null; echo done > /out/done; exec sleep 1000", &out));
+  ASSERT_TRUE(handle) << handle.error().message;
+  ASSERT_TRUE(wait_for_file(out / "done"));
+  auto usage = lab_->runtime().usage(*handle);
+  ASSERT_TRUE(usage) << usage.error().message;
+  EXPECT_GE(usage->disk_bytes, 8ULL << 20);
+  EXPECT_LT(usage->disk_bytes, 16ULL << 20);
+  EXPECT_GE(usage->memory_bytes, 8ULL << 20);  // tmpfs pages are charged to the sandbox
+  EXPECT_GT(usage->cpu_ns, 0u);
+}
+
+TEST_F(NsRuntimeTest, MissingRootfsIsAClearError) {
+  auto spec = lab_->spec("true");
+  spec.rootfs = (lab_->base() / "no-such-template").string();
+  auto handle = lab_->start(spec);
+  ASSERT_FALSE(handle);
+  EXPECT_EQ(handle.error().code, ErrorCode::kNotFound);
+  EXPECT_NE(handle.error().message.find(spec.rootfs), std::string::npos) << handle.error().message;
+  EXPECT_FALSE(fs::exists(spec.sandbox_dir));
+}
+
+TEST_F(NsRuntimeTest, MissingExecutableReportsTheChildStep) {
+  auto spec = lab_->spec("true");
+  spec.argv = {"/bin/no-such-agent"};
+  auto handle = lab_->start(spec);
+  ASSERT_FALSE(handle);
+  EXPECT_EQ(handle.error().code, ErrorCode::kNotFound) << handle.error().message;
+  EXPECT_NE(handle.error().message.find("executing PID 1"), std::string::npos) << handle.error().message;
+  EXPECT_NE(handle.error().message.find("/bin/no-such-agent"), std::string::npos) << handle.error().message;
+  EXPECT_FALSE(fs::exists(spec.sandbox_dir));
+  EXPECT_FALSE(fs::exists("/sys/fs/cgroup/pids/cellblock/" + spec.id));
+}
+
+TEST_F(NsRuntimeTest, UnsearchableParentIsNamed) {
+  fs::path hidden = lab_->base() / "hidden";
+  fs::create_directories(hidden / "tpl");
+  fs::permissions(hidden, fs::perms::owner_all);
+  auto spec = lab_->spec("true");
+  spec.rootfs = (hidden / "tpl").string();
+  auto handle = lab_->start(spec);
+  ASSERT_FALSE(handle);
+  EXPECT_EQ(handle.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_NE(handle.error().message.find("chmod o+x " + hidden.string()), std::string::npos)
+      << handle.error().message;
+}
+
+TEST_F(NsRuntimeTest, StartAndTeardownLatency) {
+  constexpr int kRuns = 20;
+  std::vector<double> start_ms;
+  std::vector<double> teardown_ms;
+  for (int i = 0; i < kRuns; ++i) {
+    auto spec = lab_->spec("");
+    spec.argv = {"/bin/sleep", "1000"};
+    auto begin = std::chrono::steady_clock::now();
+    auto handle = lab_->runtime().start(spec);
+    auto started = std::chrono::steady_clock::now();
+    ASSERT_TRUE(handle) << handle.error().message;
+    ASSERT_TRUE(lab_->runtime().kill(*handle));
+    ASSERT_TRUE(lab_->runtime().cleanup(*handle));
+    auto done = std::chrono::steady_clock::now();
+    start_ms.push_back(std::chrono::duration<double, std::milli>(started - begin).count());
+    teardown_ms.push_back(std::chrono::duration<double, std::milli>(done - started).count());
+  }
+  std::sort(start_ms.begin(), start_ms.end());
+  std::sort(teardown_ms.begin(), teardown_ms.end());
+  std::printf(
+      "[ latency  ] start -> PID 1 exec'd: median %.2f ms (min %.2f, max %.2f); kill+cleanup: median %.2f ms "
+      "(min %.2f, max %.2f)\n",
+      start_ms[kRuns / 2], start_ms.front(), start_ms.back(), teardown_ms[kRuns / 2], teardown_ms.front(),
+      teardown_ms.back());
+  EXPECT_LT(start_ms[kRuns / 2], 500.0);
+}
+
+}  // namespace
+}  // namespace cellblock::runtime
