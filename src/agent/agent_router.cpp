@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "http/proxy.h"
+
 namespace cellblock::agent {
 namespace {
 
@@ -55,6 +57,22 @@ std::optional<int> port_header(const http::Request& request) {
   return port;
 }
 
+// Any other port is a server the user started inside the sandbox (a web preview): relay to it on loopback,
+// WebSocket upgrades included.
+asio::awaitable<void> forward_to_local_port(int port, http::Request& request, http::BodyReader& body,
+                                            http::ResponseWriter& writer) {
+  http::Upstream upstream;
+  upstream.host = "127.0.0.1";
+  upstream.port = static_cast<std::uint16_t>(port);
+  http::ForwardOptions options;
+  options.remove_headers = {"E2b-Sandbox-Id", "E2b-Sandbox-Port", "X-Access-Token"};
+  Status forwarded = co_await http::forward(request, body, writer, upstream, options);
+  if (!forwarded && forwarded.error().code == ErrorCode::kSandboxUnavailable && !writer.started()) {
+    co_await writer.send(http::error_response(ErrorCode::kSandboxUnavailable,
+                                              "nothing listens on port " + std::to_string(port) + " in the sandbox"));
+  }
+}
+
 }  // namespace
 
 http::Handler AgentRouter::handler_for(int default_port) {
@@ -89,8 +107,7 @@ asio::awaitable<void> AgentRouter::route(int default_port, http::Request& reques
     co_await writer.send(
         http::error_response(ErrorCode::kInvalidArgument, "the E2b-Sandbox-Port header is required"));
   } else {
-    co_await writer.send(http::error_response(
-        ErrorCode::kSandboxUnavailable, "port " + std::to_string(port) + " is not served by this sandbox"));
+    co_await forward_to_local_port(port, request, body, writer);
   }
 }
 

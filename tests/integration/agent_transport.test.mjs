@@ -138,3 +138,21 @@ test('files accept the token or a valid signature', async () => {
   assert.equal(upload.status, 200, upload.text);
   assert.equal(JSON.parse(upload.text)[0].name, 'up.txt');
 });
+
+test('other ports are relayed to a server inside the sandbox (web previews)', async () => {
+  const server = http.createServer((req, res) => {
+    res.setHeader('Content-Type', 'text/plain');
+    res.end(`preview ${req.method} ${req.url} token=${req.headers['x-access-token'] ?? 'none'}`);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  try {
+    const res = await request('GET', '/index.html?q=1', { port, headers: { 'X-Access-Token': kToken } });
+    assert.equal(res.status, 200);
+    assert.equal(res.text, 'preview GET /index.html?q=1 token=none', 'the access token must not reach the app');
+  } finally {
+    server.close();
+  }
+  const closed = await request('GET', '/', { port });  // the server is gone now
+  assert.equal(closed.status, 502);
+});
