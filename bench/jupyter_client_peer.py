@@ -12,6 +12,7 @@ Modes:
 """
 
 import argparse
+import socket
 import datetime
 import hashlib
 import hmac
@@ -153,8 +154,37 @@ class RawZmqClient:
         self.ctx.term()
 
 
+class RawHttpClient:
+    """POST /execute to the agent over one keep-alive TCP connection with a minimal HTTP/1.1 client, so the agent's
+    overhead is measured against the raw ZeroMQ client with the same language and the same amount of client work."""
+
+    def __init__(self, url):
+        host, port = url.replace("http://", "").rstrip("/").split(":")
+        self.sock = socket.create_connection((host, int(port)))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        body = json.dumps({"code": "1+1"}).encode()
+        self.request = (b"POST /execute HTTP/1.1\r\nHost: agent\r\nContent-Type: application/json\r\n"
+                        b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+
+    def round_trip(self):
+        started = time.perf_counter()
+        self.sock.sendall(self.request)
+        data = b""
+        while not data.endswith(b"\r\n0\r\n\r\n"):
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise RuntimeError("the agent closed the connection")
+            data += chunk
+        if b'"text":"2"' not in data:
+            raise RuntimeError("unexpected answer: %r" % data[:300])
+        return (time.perf_counter() - started) * 1000
+
+    def close(self):
+        self.sock.close()
+
+
 def run(client, n):
-    if isinstance(client, RawZmqClient):
+    if isinstance(client, (RawZmqClient, RawHttpClient)):
         return [client.round_trip() for _ in range(n)]
     return [round_trip(client) for _ in range(n)]
 
@@ -166,6 +196,7 @@ def main():
                         help="client for the standalone mode")
     parser.add_argument("--iterations", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=30)
+    parser.add_argument("--agent-url", help="also offer the client 'agent_http': raw HTTP to this interpreter URL")
     parser.add_argument("--startup-module-dir", help="start the kernel like the agent does: PYTHONPATH=DIR plus "
                         "the cellblock_kernel exec_lines")
     args = parser.parse_args()
@@ -174,6 +205,8 @@ def main():
         proc, jc, conn_file = start_kernel(tmpdir, args.startup_module_dir)
         raw = RawZmqClient(conn_file)
         clients = {"jupyter_client": jc, "raw": raw}
+        if args.agent_url:
+            clients["agent_http"] = RawHttpClient(args.agent_url)
         try:
             for c in clients.values():
                 run(c, args.warmup)
