@@ -15,6 +15,7 @@
 #include "api/control_api.h"
 #include "cli/commands.h"
 #include "cli/paths.h"
+#include "cli/template_build.h"
 #include "http/server.h"
 #include "proxy/sandbox_proxy.h"
 #include "runtime/ns/ns_runtime.h"
@@ -23,7 +24,6 @@
 #include "store/migrations.h"
 #include "store/sandbox_store.h"
 #include "template/template_cache.h"
-#include "template/terminal_progress.h"
 
 namespace cellblock::cli {
 namespace {
@@ -101,14 +101,8 @@ int serve(const ServeOptions& options) {
                      agent.empty() ? "cellblock-agent" : "templates/code-interpreter");
     return 1;
   }
-  templates::TemplateCache cache(options.template_cache);
-  templates::TerminalProgress progress(stdout, false);
-  auto info = cache.ensure("code-interpreter", recipe, progress.callback());
-  progress.finish();
-  if (!info) {
-    progress.print_failure(info.error());
-    return 1;
-  }
+  auto info = build_template(options.template_cache, "code-interpreter", recipe);
+  if (!info) return 1;
 
   runtime::ns::NsRuntimeOptions runtime_options;
   if (auto policy = find_seccomp_policy(); !policy.empty()) runtime_options.seccomp_policy_path = policy;

@@ -7,8 +7,8 @@
 
 #include "cli/commands.h"
 #include "cli/paths.h"
+#include "cli/template_build.h"
 #include "template/template_cache.h"
-#include "template/terminal_progress.h"
 
 namespace cellblock::cli {
 
@@ -27,14 +27,8 @@ void add_template_command(CLI::App& app) {
       fmt::print(stderr, "cellblock: no recipe for template '{}'\n", *name);
       std::exit(1);
     }
-    templates::TemplateCache cache(*cache_dir);
-    templates::TerminalProgress progress(stdout, false);
-    auto info = cache.ensure(*name, recipe, progress.callback());
-    progress.finish();
-    if (!info) {
-      progress.print_failure(info.error());
-      std::exit(1);
-    }
+    auto info = build_template(*cache_dir, *name, recipe);
+    if (!info) std::exit(1);
     fmt::print("template {} {}: {}\n", info->name, info->cache_hit ? "is up to date" : "built",
                info->dir.string());
     std::exit(0);

@@ -88,6 +88,7 @@ Result<int> run_command(const std::vector<std::string>& argv,
     return tl::unexpected(system_error("fork", saved));
   }
   if (pid == 0) {
+    ::setpgid(0, 0);
     const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (null_fd >= 0) ::dup2(null_fd, STDIN_FILENO);
     ::dup2(pipe_fds[1], STDOUT_FILENO);
@@ -98,6 +99,7 @@ Result<int> run_command(const std::vector<std::string>& argv,
     ::_exit(kExecFailed);
   }
   ::close(pipe_fds[1]);
+  ::setpgid(pid, pid);  // also here, so that a cancel right after fork() already reaches the group
 
   LineSplitter splitter(on_line);
   bool canceled = false;
@@ -105,7 +107,9 @@ Result<int> run_command(const std::vector<std::string>& argv,
   for (;;) {
     if (options.cancel != nullptr && options.cancel->load() && !canceled) {
       canceled = true;
-      ::kill(pid, SIGTERM);  // mmdebstrap unmounts and cleans up on SIGTERM
+      // The whole group: mmdebstrap's main process ignores SIGTERM while its setup child runs, and that child
+      // (and the apt or dpkg below it) unmounts and cleans up when it gets SIGTERM itself.
+      ::kill(-pid, SIGTERM);
     }
     pollfd poll_fd{pipe_fds[0], POLLIN, 0};
     const int ready = ::poll(&poll_fd, 1, kPollIntervalMs);

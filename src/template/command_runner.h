@@ -14,8 +14,9 @@ namespace cellblock::templates {
 
 struct CommandOptions {
   std::vector<std::string> extra_env;  // "K=V", added to (or replacing in) the inherited environment
-  const std::atomic<bool>* cancel =
-      nullptr;  // when it turns true the child gets SIGTERM; the result is kCanceled
+  // When it turns true, the child's process group gets SIGTERM and the result is kCanceled. The child runs in
+  // a process group of its own, so a terminal's Ctrl-C reaches only the caller, which decides (via `cancel`).
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 // Returns the exit status (128 + signal number when the child was killed by a signal). A command that cannot

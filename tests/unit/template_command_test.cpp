@@ -60,6 +60,22 @@ TEST(RunCommand, CancelStopsTheChild) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
 }
 
+// mmdebstrap's main process ignores SIGTERM while its worker runs; cancelling must reach the worker too.
+TEST(RunCommand, CancelReachesTheWholeProcessGroup) {
+  std::atomic<bool> cancel{false};
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    cancel = true;
+  });
+  const auto started = std::chrono::steady_clock::now();
+  Result<int> result = 0;
+  collect({"/bin/sh", "-c", "sleep 30 & trap '' TERM; wait"}, result, CommandOptions{{}, &cancel});
+  canceller.join();
+  ASSERT_FALSE(result.has_value());
+  EXPECT_EQ(result.error().code, ErrorCode::kCanceled);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
+}
+
 TEST(ShellQuote, SurvivesTheShell) {
   const std::string tricky = "it's a \"test\" $HOME `id` \\ end";
   Result<int> result = 0;
