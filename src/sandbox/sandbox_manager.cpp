@@ -1,5 +1,6 @@
 #include "sandbox/sandbox_manager.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -105,6 +106,10 @@ const TemplateEntry* SandboxManager::find_template(std::string_view name) const 
   return nullptr;
 }
 
+std::string SandboxManager::log_file(const std::string& id) const {
+  return (fs::path(settings_.state_dir) / "logs" / (id + ".log")).string();
+}
+
 Result<std::chrono::seconds> SandboxManager::lifetime(std::optional<std::int64_t> seconds) const {
   if (!seconds) return settings_.default_timeout;
   if (*seconds <= 0) return fail(ErrorCode::kInvalidArgument, "timeout must be a positive number of seconds");
@@ -118,6 +123,7 @@ Result<std::chrono::seconds> SandboxManager::lifetime(std::optional<std::int64_t
 asio::awaitable<void> SandboxManager::start() {
   std::error_code ec;
   fs::create_directories(fs::path(settings_.state_dir) / "sandboxes", ec);
+  fs::create_directories(fs::path(settings_.state_dir) / "logs", ec);
   // The sandbox directories must be reachable by the sandbox's unprivileged ids (mounts, the agent's socket).
   fs::permissions(settings_.state_dir, fs::perms::others_exec | fs::perms::group_exec, fs::perm_options::add,
                   ec);
@@ -131,6 +137,11 @@ asio::awaitable<void> SandboxManager::start() {
 
 asio::awaitable<void> SandboxManager::stop() {
   *alive_ = false;
+  // Boots in flight see the flag, give up waiting for their agent and destroy what they started.
+  for (asio::steady_timer wait(executor_); booting_ > 0;) {
+    wait.expires_after(std::chrono::milliseconds(20));
+    co_await wait.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
   if (sampler_) sampler_->cancel();
   for (auto& [id, live] : live_) live->timer.cancel();
   for (auto& [entry, pool] : pools_) {
@@ -144,6 +155,13 @@ asio::awaitable<void> SandboxManager::stop() {
 
 // Boots one sandbox of a template up to a warm kernel. Its id is final; it has no token and no user env yet.
 asio::awaitable<Result<SandboxManager::Pooled>> SandboxManager::boot(const TemplateEntry& entry) {
+  ++booting_;
+  auto result = co_await boot_once(entry);
+  --booting_;
+  co_return result;
+}
+
+asio::awaitable<Result<SandboxManager::Pooled>> SandboxManager::boot_once(const TemplateEntry& entry) {
   runtime::SandboxSpec spec;
   spec.id = random_id(20);
   spec.rootfs = entry.info.rootfs.string();
@@ -155,15 +173,24 @@ asio::awaitable<Result<SandboxManager::Pooled>> SandboxManager::boot(const Templ
     spec.binds.push_back({settings_.kernel_pythonpath, "/opt/cellblock/python", true});
   }
   spec.limits = settings_.limits;
+  // The agent's own output (kernel start-up errors, its log) goes to <state>/logs/<id>.log.
+  const std::string log_path = log_file(spec.id);
+  spec.stdout_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  spec.stderr_fd = spec.stdout_fd;
   auto start = [this, spec]() { return runtime_.start(spec); };
   auto handle = co_await on_pool(blocking_, std::move(start));
-  if (!handle) co_return tl::unexpected(handle.error());
+  if (spec.stdout_fd >= 0) ::close(spec.stdout_fd);
+  if (!handle) {
+    ::unlink(log_path.c_str());
+    co_return tl::unexpected(handle.error());
+  }
   // Remember the handle next to the sandbox, so a restarted server can reap a sandbox it never recorded.
   std::ofstream(fs::path(handle->sandbox_dir) / "handle.json") << runtime::to_json(*handle);
 
   const std::string ready_file = (fs::path(handle->sandbox_dir) / "run" / "ready").string();
   auto wait = [this, ready_file, h = *handle]() {
-    return wait_for_agent(ready_file, settings_.ready_timeout, [this, &h]() { return runtime_.alive(h); });
+    return wait_for_agent(ready_file, settings_.ready_timeout,
+                          [this, &h, alive = alive_]() { return alive->load() && runtime_.alive(h); });
   };
   if (auto ready = co_await on_pool(blocking_, std::move(wait)); !ready) {
     co_await destroy(*handle);
@@ -304,6 +331,7 @@ asio::awaitable<void> SandboxManager::destroy(runtime::SandboxHandle handle) {
   if (auto ok = co_await on_pool(blocking_, std::move(work)); !ok) {
     spdlog::error("cleaning up sandbox {}: {}", handle.id, ok.error().message);
   }
+  ::unlink(log_file(handle.id).c_str());
 }
 
 Status SandboxManager::set_timeout(const std::string& id, std::int64_t seconds) {

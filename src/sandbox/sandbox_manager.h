@@ -5,6 +5,7 @@
 //
 // Threading: every method runs on the server's executor. Blocking runtime calls go to the thread pool.
 
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <map>
@@ -103,12 +104,14 @@ class SandboxManager {
   struct Pooled;
 
   asio::awaitable<Result<Pooled>> boot(const TemplateEntry& entry);
+  asio::awaitable<Result<Pooled>> boot_once(const TemplateEntry& entry);
   asio::awaitable<void> fill_pool(const TemplateEntry* entry);
   void arm_timer(const std::shared_ptr<Live>& live);
   asio::awaitable<void> destroy(runtime::SandboxHandle handle);
   asio::awaitable<void> sample_metrics();
   asio::awaitable<void> recover();
   Result<std::chrono::seconds> lifetime(std::optional<std::int64_t> seconds) const;
+  std::string log_file(const std::string& id) const;
 
   asio::any_io_executor executor_;
   asio::thread_pool& blocking_;
@@ -119,7 +122,9 @@ class SandboxManager {
   std::map<std::string, std::shared_ptr<Live>, std::less<>> live_;
   std::map<const TemplateEntry*, std::deque<Pooled>> pools_;
   std::map<const TemplateEntry*, bool> filling_;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  // Read from pool threads too (a boot waiting for its agent gives up when the manager stops).
+  std::shared_ptr<std::atomic<bool>> alive_ = std::make_shared<std::atomic<bool>>(true);
+  std::size_t booting_ = 0;  // boots in flight; stop() waits for them
   std::unique_ptr<asio::steady_timer> sampler_;
 };
 

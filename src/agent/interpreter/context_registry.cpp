@@ -81,6 +81,8 @@ asio::awaitable<Result<std::shared_ptr<Context>>> ContextRegistry::start_context
   const std::uint64_t env_version = env_version_;
   options.cwd = cwd;
   options.runtime_dir = settings_.runtime_dir;
+  // Many sandboxes may boot their kernels at once on a small host: wait long rather than fail.
+  options.ready_timeout = std::chrono::minutes(3);
   // g++ 12 double-frees a lambda with non-trivial captures built inside a co_await expression: build it
   // first.
   auto start = [options = std::move(options)]() { return jupyter::Kernel::start(options); };

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/sched.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -75,6 +76,12 @@ Status release_child(int release_write_fd) {
 Result<std::optional<ChildReport>> wait_for_exec(int report_read_fd) {
   ChildReport report;
   for (;;) {
+    // The containment steps take milliseconds; a child that reports nothing for this long is stuck.
+    pollfd pfd{report_read_fd, POLLIN, 0};
+    int ready = ::poll(&pfd, 1, 30'000);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready == 0)
+      return fail(ErrorCode::kDeadlineExceeded, "sandbox start: the sandbox process hung during set-up");
     ssize_t n = ::read(report_read_fd, &report, sizeof report);
     if (n == 0) return std::optional<ChildReport>();
     if (n == static_cast<ssize_t>(sizeof report)) return std::optional<ChildReport>(report);

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -34,10 +35,16 @@ Status write_id_maps(pid_t pid) {
   return write_proc_file(proc + "/gid_map", map);
 }
 
+// Raw system calls: the child comes from a raw clone3, so glibc still believes the server's other threads
+// exist, and its setresgid/setgroups/setresuid wrappers would wait forever for those threads to change ids
+// too.
 StepResult become_root() {
-  if (::setresgid(0, 0, 0) != 0) return step_failed(ContainStep::kBecomeRoot, errno, "setresgid");
-  if (::setgroups(0, nullptr) != 0) return step_failed(ContainStep::kBecomeRoot, errno, "setgroups");
-  if (::setresuid(0, 0, 0) != 0) return step_failed(ContainStep::kBecomeRoot, errno, "setresuid");
+  if (::syscall(SYS_setresgid, 0, 0, 0) != 0)
+    return step_failed(ContainStep::kBecomeRoot, errno, "setresgid");
+  if (::syscall(SYS_setgroups, 0, nullptr) != 0)
+    return step_failed(ContainStep::kBecomeRoot, errno, "setgroups");
+  if (::syscall(SYS_setresuid, 0, 0, 0) != 0)
+    return step_failed(ContainStep::kBecomeRoot, errno, "setresuid");
   return step_ok();
 }
 
