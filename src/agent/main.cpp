@@ -200,12 +200,28 @@ int main(int argc, char** argv) {
       },
       asio::detached);
 
+  // As PID 1 of a sandbox, the agent inherits every orphaned process: reap them, leaving the processes that
+  // the process table and the kernels wait for themselves.
+  asio::signal_set children(io);
+  std::function<void()> reap_on_sigchld = [&]() {
+    children.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      envd.processes().reap_orphans([&contexts](pid_t pid) { return contexts.owns_process(pid); });
+      reap_on_sigchld();
+    });
+  };
+  if (::getpid() == 1) {
+    children.add(SIGCHLD);
+    reap_on_sigchld();
+  }
+
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int signo) {
     if (ec) return;
     spdlog::info("signal {}: shutting down", signo);
     server.stop();
     envd.stop();
+    children.cancel();
     asio::co_spawn(
         io,
         [&]() -> asio::awaitable<void> {

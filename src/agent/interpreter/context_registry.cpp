@@ -109,6 +109,13 @@ std::vector<std::shared_ptr<Context>> ContextRegistry::list() const {
   return contexts_;
 }
 
+bool ContextRegistry::owns_process(int pid) const {
+  for (const auto& context : contexts_) {
+    if (context->kernel && context->kernel->pid() == pid) return true;
+  }
+  return false;
+}
+
 void ContextRegistry::set_sandbox_env(std::map<std::string, std::string> env) {
   sandbox_env_ = std::move(env);
   ++env_version_;

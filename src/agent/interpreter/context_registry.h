@@ -54,6 +54,8 @@ class ContextRegistry {
 
   asio::awaitable<Result<std::shared_ptr<Context>>> create(const std::string& language, std::string cwd);
   std::shared_ptr<Context> find(std::string_view id) const;
+  // True for the process of one of this registry's kernels (they are reaped by their own Kernel).
+  bool owns_process(int pid) const;
   // Every context, oldest first.
   std::vector<std::shared_ptr<Context>> list() const;
   asio::awaitable<Status> restart(std::string_view id);
