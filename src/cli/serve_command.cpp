@@ -69,6 +69,22 @@ Status ensure_api_key(store::ApiKeyStore& keys) {
   return {};
 }
 
+std::string install_agent_copy(const std::string& built, const std::string& state_dir) {
+  if (built.empty()) return {};
+  std::error_code ec;
+  const fs::path bin = fs::path(state_dir) / "bin";
+  fs::create_directories(bin, ec);
+  const fs::path staging = bin / ".cellblock-agent.new";
+  fs::copy_file(built, staging, fs::copy_options::overwrite_existing, ec);
+  if (!ec) fs::rename(staging, bin / "cellblock-agent", ec);
+  if (ec) {
+    spdlog::warn("cannot copy the agent into {} ({}); using {}", bin.string(), ec.message(), built);
+    return built;
+  }
+  fs::permissions(bin, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec, ec);
+  return (bin / "cellblock-agent").string();
+}
+
 int serve(const ServeOptions& options) {
   const std::string state_dir = options.state_dir.empty() ? default_state_dir() : options.state_dir;
   std::error_code ec;
@@ -94,7 +110,8 @@ int serve(const ServeOptions& options) {
     return 1;
   }
 
-  const std::string agent = find_agent_binary();
+  // Sandboxes bind-mount the agent: serve a private copy, so rebuilding the project never breaks a start.
+  const std::string agent = install_agent_copy(find_agent_binary(), state_dir);
   const std::string recipe = find_recipe_dir("code-interpreter");
   if (agent.empty() || recipe.empty()) {
     spdlog::critical("cannot find {} (build the project with scripts/build)",

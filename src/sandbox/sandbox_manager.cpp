@@ -212,9 +212,12 @@ asio::awaitable<void> SandboxManager::fill_pool(const TemplateEntry* entry) {
     }
     if (!booted) {
       spdlog::error("warm pool for {}: {}", entry->info.name, booted.error().message);
-      if (++failures >= 3) break;  // try again on the next claim
+      // Back off (up to a minute) rather than give up: the pool must refill once the cause is gone.
+      asio::steady_timer backoff(executor_, std::chrono::seconds(std::min(60, 1 << std::min(failures++, 6))));
+      co_await backoff.async_wait(asio::as_tuple(asio::use_awaitable));
       continue;
     }
+    failures = 0;
     pools_[entry].push_back(std::move(*booted));
   }
   filling_[entry] = false;
