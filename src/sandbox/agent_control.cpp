@@ -1,45 +1,20 @@
 #include "sandbox/agent_control.h"
 
-#include <poll.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <thread>
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/json.hpp>
 
 namespace cellblock::sandbox {
-namespace {
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
-Status write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return tl::unexpected(system_error("writing to the agent", errno));
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return {};
-}
-
-}  // namespace
 
 Status wait_for_agent(const std::string& ready_file, std::chrono::milliseconds timeout,
                       const std::function<bool()>& still_alive) {
@@ -56,49 +31,44 @@ Status wait_for_agent(const std::string& ready_file, std::chrono::milliseconds t
   return {};
 }
 
-Status init_agent(const std::string& socket_path, const std::map<std::string, std::string>& env,
-                  const std::string& access_token) {
+boost::asio::awaitable<Status> init_agent(std::string socket_path, std::map<std::string, std::string> env,
+                                          std::string access_token) {
+  namespace asio = boost::asio;
   boost::json::object body;
   boost::json::object env_json;
   for (const auto& [key, value] : env) env_json[key] = value;
   body["envVars"] = std::move(env_json);
   body["accessToken"] = access_token;
   const std::string payload = boost::json::serialize(body);
-
-  Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (fd.get() < 0) return tl::unexpected(system_error("socket", errno));
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  if (socket_path.size() >= sizeof(address.sun_path)) {
-    return fail(ErrorCode::kInternal, "socket path too long: " + socket_path);
-  }
-  std::memcpy(address.sun_path, socket_path.c_str(), socket_path.size() + 1);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    return tl::unexpected(system_error("connecting to the agent at " + socket_path, errno));
-  }
-  std::string request =
+  const std::string request =
       "POST /init HTTP/1.1\r\nHost: sandbox\r\nE2b-Sandbox-Port: 49983\r\n"
       "Content-Type: application/json\r\nConnection: close\r\nContent-Length: " +
       std::to_string(payload.size()) + "\r\n\r\n" + payload;
-  if (auto ok = write_all(fd.get(), request); !ok) return ok;
 
+  asio::local::stream_protocol::socket socket(co_await asio::this_coro::executor);
+  // An agent that does not answer within 10 s gets its socket closed, which fails the pending operation.
+  asio::steady_timer guard(socket.get_executor(), std::chrono::seconds(10));
+  guard.async_wait([&socket](const boost::system::error_code& ec) {
+    if (!ec) socket.close();
+  });
+  auto [connect_error] = co_await socket.async_connect(asio::local::stream_protocol::endpoint(socket_path),
+                                                       asio::as_tuple(asio::use_awaitable));
+  if (connect_error) {
+    co_return fail(ErrorCode::kInternal,
+                   "connecting to the agent at " + socket_path + ": " + connect_error.message());
+  }
+  auto [write_error, written] =
+      co_await asio::async_write(socket, asio::buffer(request), asio::as_tuple(asio::use_awaitable));
+  if (write_error) co_return fail(ErrorCode::kInternal, "writing to the agent: " + write_error.message());
   std::string response;
-  char buffer[1024];
-  for (;;) {
-    pollfd pfd{fd.get(), POLLIN, 0};
-    int ready = ::poll(&pfd, 1, 10000);
-    if (ready == 0) return fail(ErrorCode::kDeadlineExceeded, "the agent did not answer /init");
-    if (ready < 0 && errno == EINTR) continue;
-    ssize_t n = ::recv(fd.get(), buffer, sizeof buffer, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    response.append(buffer, static_cast<std::size_t>(n));
-    if (response.find("\r\n\r\n") != std::string::npos) break;
+  auto [read_error, read] = co_await asio::async_read_until(socket, asio::dynamic_buffer(response),
+                                                            "\r\n\r\n", asio::as_tuple(asio::use_awaitable));
+  if (read_error || response.rfind("HTTP/1.1 204", 0) != 0) {
+    co_return fail(ErrorCode::kInternal,
+                   "the agent refused /init: " +
+                       (read_error ? read_error.message() : response.substr(0, response.find('\r'))));
   }
-  if (response.rfind("HTTP/1.1 204", 0) != 0) {
-    return fail(ErrorCode::kInternal, "the agent refused /init: " + response.substr(0, response.find('\r')));
-  }
-  return {};
+  co_return Status{};
 }
 
 }  // namespace cellblock::sandbox

@@ -4,8 +4,11 @@
 // pool.
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <string>
+
+#include <boost/asio/awaitable.hpp>
 
 #include "common/error.h"
 
@@ -16,8 +19,10 @@ namespace cellblock::sandbox {
 Status wait_for_agent(const std::string& ready_file, std::chrono::milliseconds timeout,
                       const std::function<bool()>& still_alive);
 
-// POST /init {"envVars": env, "accessToken": token} to envd through the socket; expects 204.
-Status init_agent(const std::string& socket_path, const std::map<std::string, std::string>& env,
-                  const std::string& access_token);
+// POST /init {"envVars": env, "accessToken": token} to envd through the socket; expects 204. Runs on the
+// caller's executor (no thread hop: claims from the warm pool must not queue behind boots on the thread
+// pool).
+boost::asio::awaitable<Status> init_agent(std::string socket_path, std::map<std::string, std::string> env,
+                                          std::string access_token);
 
 }  // namespace cellblock::sandbox

@@ -252,12 +252,10 @@ asio::awaitable<Result<store::SandboxRecord>> SandboxManager::create(CreateComma
   auto live = std::make_shared<Live>(executor_);
   live->handle = pooled->handle;
   live->access_token = random_hex(24);
-  auto init = [socket = live->handle.socket_path, env = command.env_vars, token = live->access_token]() {
-    return init_agent(socket, env, token);
-  };
-  if (auto ok = co_await on_pool(blocking_, std::move(init)); !ok) {
+  Status initialised = co_await init_agent(live->handle.socket_path, command.env_vars, live->access_token);
+  if (!initialised) {
     co_await destroy(live->handle);
-    co_return fail(ErrorCode::kInternal, "initialising the sandbox failed: " + ok.error().message);
+    co_return fail(ErrorCode::kInternal, "initialising the sandbox failed: " + initialised.error().message);
   }
 
   store::SandboxRecord record;
