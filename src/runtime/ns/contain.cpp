@@ -1,6 +1,7 @@
 #include "runtime/ns/contain.h"
 
 #include "runtime/ns/cgroups.h"
+#include "runtime/ns/landlock.h"
 #include "runtime/ns/net.h"
 #include "runtime/ns/user_ns.h"
 
@@ -29,6 +30,7 @@ StepResult contain(const ContainPlan& plan) {
   // 9-11: the process itself; seccomp last, because it denies mount, pivot_root and unshare used above.
   if (auto r = prepare_stdio(plan.exec); !r) return r;
   if (auto r = reset_signals(); !r) return r;
+  if (auto r = apply_landlock_scopes(); !r) return r;
   if (auto r = install_seccomp(*plan.seccomp); !r) return r;
   return exec_pid1(plan.exec);
 }

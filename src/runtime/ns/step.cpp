@@ -75,6 +75,8 @@ StepText step_text(ContainStep step) {
       return {"setting up PID 1's standard streams", "stdout_fd/stderr_fd must be open descriptors > 2"};
     case ContainStep::kSignals:
       return {"resetting signal dispositions", "this is a runtime bug"};
+    case ContainStep::kLandlock:
+      return {"restricting the sandbox with Landlock scopes", "the kernel's Landlock refused the ruleset"};
     case ContainStep::kSeccomp:
       return {"installing the seccomp filter",
               "check the seccomp policy file; the kernel needs CONFIG_SECCOMP_FILTER"};

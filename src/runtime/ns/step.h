@@ -28,6 +28,7 @@ enum class ContainStep : std::uint8_t {
   kHostname,
   kStdio,
   kSignals,
+  kLandlock,
   kSeccomp,
   kExec,
 };
