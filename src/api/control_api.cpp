@@ -26,10 +26,6 @@ Response no_content() {
   return response;
 }
 
-std::string rfc3339_seconds(std::int64_t unix_nanos) {
-  return rfc3339(unix_nanos);
-}
-
 // "2026-01-02T03:04:05[.fff…](Z|±hh:mm)" → unix ns.
 Result<std::int64_t> parse_rfc3339(std::string_view text) {
   std::tm tm{};
@@ -134,6 +130,42 @@ json::object metadata_json(const std::map<std::string, std::string>& metadata) {
   return out;
 }
 
+// `Sandbox` (create and connect responses).
+json::object sandbox_json(const store::SandboxRecord& record, const std::string& domain) {
+  json::object out;
+  out["sandboxID"] = record.id;
+  out["templateID"] = record.template_id;
+  if (!record.alias.empty()) out["alias"] = record.alias;
+  out["clientID"] = record.client_id;
+  out["envdVersion"] = kEnvdVersion;
+  out["envdAccessToken"] = record.envd_access_token;
+  out["trafficAccessToken"] = nullptr;
+  out["domain"] = nullable(domain);
+  return out;
+}
+
+// `ListedSandbox` (list items; `SandboxDetail` adds to it).
+json::object listed_json(const store::SandboxRecord& record) {
+  json::object item;
+  item["sandboxID"] = record.id;
+  item["templateID"] = record.template_id;
+  if (!record.alias.empty()) item["alias"] = record.alias;
+  item["clientID"] = record.client_id;
+  item["cpuCount"] = record.cpu_count;
+  item["memoryMB"] = record.memory_mb;
+  item["diskSizeMB"] = record.disk_size_mb;
+  item["startedAt"] = rfc3339(record.started_at);
+  item["endAt"] = rfc3339(record.end_at);
+  item["envdVersion"] = kEnvdVersion;
+  item["state"] = record.state == store::SandboxState::kPaused ? "paused" : "running";
+  item["metadata"] = metadata_json(record.metadata);
+  return item;
+}
+
+asio::awaitable<void> send_error(http::ResponseWriter& writer, Error error) {
+  co_await writer.send(http::error_response(error));
+}
+
 // Errors made in a handler go through (code, message): g++ 12 mishandles braced temporaries inside co_await.
 asio::awaitable<void> reject(http::ResponseWriter& writer, ErrorCode code, std::string message) {
   co_await writer.send(http::error_response(code, std::move(message)));
@@ -196,21 +228,9 @@ asio::awaitable<void> ControlApi::route(http::Request& request, http::BodyReader
         co_await writer.send(http::error_response(record.error()));
         co_return;
       }
-      json::object detail;
-      detail["sandboxID"] = record->id;
-      detail["templateID"] = record->template_id;
-      if (!record->alias.empty()) detail["alias"] = record->alias;
-      detail["clientID"] = record->client_id;
-      detail["cpuCount"] = record->cpu_count;
-      detail["memoryMB"] = record->memory_mb;
-      detail["diskSizeMB"] = record->disk_size_mb;
-      detail["startedAt"] = rfc3339_seconds(record->started_at);
-      detail["endAt"] = rfc3339_seconds(record->end_at);
-      detail["envdVersion"] = kEnvdVersion;
+      json::object detail = listed_json(*record);
       detail["envdAccessToken"] = record->envd_access_token;
       detail["domain"] = nullable(settings_.domain);
-      detail["state"] = "running";
-      detail["metadata"] = metadata_json(record->metadata);
       detail["allowInternetAccess"] = false;
       json::object lifecycle;
       lifecycle["onTimeout"] = "kill";
@@ -245,19 +265,16 @@ asio::awaitable<void> ControlApi::route(http::Request& request, http::BodyReader
 }
 
 asio::awaitable<void> ControlApi::create(http::BodyReader& body, http::ResponseWriter& writer, bool legacy) {
-  auto fail_with = [&](Error error) -> asio::awaitable<void> {
-    co_await writer.send(http::error_response(error));
-  };
   auto text = co_await body.read_all(kMaxBody);
-  if (!text) co_return co_await fail_with(text.error());
+  if (!text) co_return co_await send_error(writer, text.error());
   auto parsed = parse_body(*text, false);
-  if (!parsed) co_return co_await fail_with(parsed.error());
+  if (!parsed) co_return co_await send_error(writer, parsed.error());
   const json::object& request = *parsed;
   if (auto ok = only_known(
           request, {"templateID", "timeout", "metadata", "envVars", "allow_internet_access", "secure",
                     "autoPause", "autoPauseMemory", "autoResume", "network", "mcp", "iam", "volumeMounts"});
       !ok) {
-    co_return co_await fail_with(ok.error());
+    co_return co_await send_error(writer, ok.error());
   }
   sandbox::CreateCommand command;
   auto template_id = request.find("templateID");
@@ -267,14 +284,14 @@ asio::awaitable<void> ControlApi::create(http::BodyReader& body, http::ResponseW
   }
   command.template_id = std::string(template_id->value().get_string());
   auto timeout = optional_seconds(request, "timeout");
-  if (!timeout) co_return co_await fail_with(timeout.error());
+  if (!timeout) co_return co_await send_error(writer, timeout.error());
   command.timeout_seconds = *timeout;
   if (legacy && !command.timeout_seconds) command.timeout_seconds = 300;
   auto metadata = string_map(request, "metadata");
-  if (!metadata) co_return co_await fail_with(metadata.error());
+  if (!metadata) co_return co_await send_error(writer, metadata.error());
   command.metadata = std::move(*metadata);
   auto env = string_map(request, "envVars");
-  if (!env) co_return co_await fail_with(env.error());
+  if (!env) co_return co_await send_error(writer, env.error());
   command.env_vars = std::move(*env);
   if (auto it = request.find("autoPause");
       it != request.end() && it->value().is_bool() && it->value().get_bool()) {
@@ -288,28 +305,17 @@ asio::awaitable<void> ControlApi::create(http::BodyReader& body, http::ResponseW
     }
   }
   auto record = co_await sandboxes_.create(std::move(command));
-  if (!record) co_return co_await fail_with(record.error());
-  json::object out;
-  out["sandboxID"] = record->id;
-  out["templateID"] = record->template_id;
-  if (!record->alias.empty()) out["alias"] = record->alias;
-  out["clientID"] = record->client_id;
-  out["envdVersion"] = kEnvdVersion;
-  out["envdAccessToken"] = record->envd_access_token;
-  out["trafficAccessToken"] = nullptr;
-  out["domain"] = nullable(settings_.domain);
+  if (!record) co_return co_await send_error(writer, record.error());
+  json::object out = sandbox_json(*record, settings_.domain);
   co_await writer.send(json_reply(201, out));
 }
 
 asio::awaitable<void> ControlApi::list(const http::Request& request, http::ResponseWriter& writer,
                                        bool legacy) {
-  auto fail_with = [&](Error error) -> asio::awaitable<void> {
-    co_await writer.send(http::error_response(error));
-  };
   store::ListQuery query;
   if (auto metadata = request.query_value("metadata")) {
     auto filter = store::parse_metadata_filter(*metadata);
-    if (!filter) co_return co_await fail_with(filter.error());
+    if (!filter) co_return co_await send_error(writer, filter.error());
     query.metadata = std::move(*filter);
   }
   if (auto states = request.query_value("state")) {
@@ -330,7 +336,7 @@ asio::awaitable<void> ControlApi::list(const http::Request& request, http::Respo
   }
   if (auto after = request.query_value("startedAfter")) {
     auto nanos = parse_rfc3339(*after);
-    if (!nanos) co_return co_await fail_with(nanos.error());
+    if (!nanos) co_return co_await send_error(writer, nanos.error());
     query.started_after = *nanos;
   }
   if (auto template_name = request.query_value("template")) {
@@ -349,30 +355,17 @@ asio::awaitable<void> ControlApi::list(const http::Request& request, http::Respo
   }
   if (auto limit = request.query_value("limit")) {
     auto value = parse_int(*limit, "limit");
-    if (!value) co_return co_await fail_with(value.error());
+    if (!value) co_return co_await send_error(writer, value.error());
     if (*value < 1)
       co_return co_await reject(writer, ErrorCode::kInvalidArgument, "limit must be at least 1");
     query.limit = static_cast<int>(std::min<std::int64_t>(*value, store::SandboxStore::kMaxListLimit));
   }
   if (auto token = request.query_value("nextToken"); token && !legacy) query.cursor = std::string(*token);
   auto page = sandboxes_.list(query);
-  if (!page) co_return co_await fail_with(page.error());
+  if (!page) co_return co_await send_error(writer, page.error());
   json::array out;
   for (const auto& record : page->records) {
-    json::object item;
-    item["sandboxID"] = record.id;
-    item["templateID"] = record.template_id;
-    if (!record.alias.empty()) item["alias"] = record.alias;
-    item["clientID"] = record.client_id;
-    item["cpuCount"] = record.cpu_count;
-    item["memoryMB"] = record.memory_mb;
-    item["diskSizeMB"] = record.disk_size_mb;
-    item["startedAt"] = rfc3339_seconds(record.started_at);
-    item["endAt"] = rfc3339_seconds(record.end_at);
-    item["envdVersion"] = kEnvdVersion;
-    item["state"] = record.state == store::SandboxState::kPaused ? "paused" : "running";
-    item["metadata"] = metadata_json(record.metadata);
-    out.push_back(std::move(item));
+    out.push_back(listed_json(record));
   }
   Response response = json_reply(200, out);
   if (!page->next_cursor.empty() && !legacy) response.headers.add("X-Next-Token", page->next_cursor);
@@ -381,65 +374,49 @@ asio::awaitable<void> ControlApi::list(const http::Request& request, http::Respo
 
 asio::awaitable<void> ControlApi::connect(const std::string& id, http::BodyReader& body,
                                           http::ResponseWriter& writer) {
-  auto fail_with = [&](Error error) -> asio::awaitable<void> {
-    co_await writer.send(http::error_response(error));
-  };
   auto text = co_await body.read_all(kMaxBody);
-  if (!text) co_return co_await fail_with(text.error());
+  if (!text) co_return co_await send_error(writer, text.error());
   auto parsed = parse_body(*text, true);
-  if (!parsed) co_return co_await fail_with(parsed.error());
-  if (auto ok = only_known(*parsed, {"timeout", "memory"}); !ok) co_return co_await fail_with(ok.error());
+  if (!parsed) co_return co_await send_error(writer, parsed.error());
+  if (auto ok = only_known(*parsed, {"timeout", "memory"}); !ok)
+    co_return co_await send_error(writer, ok.error());
   auto timeout = optional_seconds(*parsed, "timeout");
-  if (!timeout) co_return co_await fail_with(timeout.error());
+  if (!timeout) co_return co_await send_error(writer, timeout.error());
   auto record = sandboxes_.connect(id, *timeout);
-  if (!record) co_return co_await fail_with(record.error());
-  json::object out;
-  out["sandboxID"] = record->id;
-  out["templateID"] = record->template_id;
-  if (!record->alias.empty()) out["alias"] = record->alias;
-  out["clientID"] = record->client_id;
-  out["envdVersion"] = kEnvdVersion;
-  out["envdAccessToken"] = record->envd_access_token;
-  out["trafficAccessToken"] = nullptr;
-  out["domain"] = nullable(settings_.domain);
+  if (!record) co_return co_await send_error(writer, record.error());
+  json::object out = sandbox_json(*record, settings_.domain);
   co_await writer.send(json_reply(200, out));
 }
 
 asio::awaitable<void> ControlApi::set_timeout(const std::string& id, http::BodyReader& body,
                                               http::ResponseWriter& writer) {
-  auto fail_with = [&](Error error) -> asio::awaitable<void> {
-    co_await writer.send(http::error_response(error));
-  };
   auto text = co_await body.read_all(kMaxBody);
-  if (!text) co_return co_await fail_with(text.error());
+  if (!text) co_return co_await send_error(writer, text.error());
   auto parsed = parse_body(*text, false);
-  if (!parsed) co_return co_await fail_with(parsed.error());
-  if (auto ok = only_known(*parsed, {"timeout"}); !ok) co_return co_await fail_with(ok.error());
+  if (!parsed) co_return co_await send_error(writer, parsed.error());
+  if (auto ok = only_known(*parsed, {"timeout"}); !ok) co_return co_await send_error(writer, ok.error());
   auto timeout = optional_seconds(*parsed, "timeout");
-  if (!timeout) co_return co_await fail_with(timeout.error());
+  if (!timeout) co_return co_await send_error(writer, timeout.error());
   if (!*timeout) co_return co_await reject(writer, ErrorCode::kInvalidArgument, "timeout is required");
-  if (auto ok = sandboxes_.set_timeout(id, **timeout); !ok) co_return co_await fail_with(ok.error());
+  if (auto ok = sandboxes_.set_timeout(id, **timeout); !ok) co_return co_await send_error(writer, ok.error());
   co_await writer.send(no_content());
 }
 
 asio::awaitable<void> ControlApi::metrics(const std::string& id, const http::Request& request,
                                           http::ResponseWriter& writer) {
-  auto fail_with = [&](Error error) -> asio::awaitable<void> {
-    co_await writer.send(http::error_response(error));
-  };
   std::optional<std::int64_t> start, end;
   if (auto text = request.query_value("start")) {
     auto value = parse_int(*text, "start");
-    if (!value) co_return co_await fail_with(value.error());
+    if (!value) co_return co_await send_error(writer, value.error());
     start = *value;
   }
   if (auto text = request.query_value("end")) {
     auto value = parse_int(*text, "end");
-    if (!value) co_return co_await fail_with(value.error());
+    if (!value) co_return co_await send_error(writer, value.error());
     end = *value;
   }
   auto samples = sandboxes_.metrics(id, start, end);
-  if (!samples) co_return co_await fail_with(samples.error());
+  if (!samples) co_return co_await send_error(writer, samples.error());
   json::array out;
   for (const auto& metric : *samples) {
     json::object item;
