@@ -24,7 +24,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using agent::on_pool;
-constexpr std::string_view kEnvdVersion = "0.6.13";
 constexpr std::size_t kMetricsKept = 720;  // one hour at one sample per 5 s
 
 std::int64_t now_nanos() {
