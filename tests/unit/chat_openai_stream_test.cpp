@@ -1,5 +1,7 @@
 #include "chat/openai_stream.h"
 
+#include "chat_stream_test_support.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -8,46 +10,8 @@
 namespace cellblock::chat {
 namespace {
 
-std::string describe(const ProviderEvent& event) {
-  struct Visitor {
-    std::string operator()(const TextDelta& e) { return "text " + e.text; }
-    std::string operator()(const ToolCallStart& e) { return "start " + e.id + " " + e.name; }
-    std::string operator()(const ToolCallInputDelta& e) { return "delta " + e.id + " " + e.json_fragment; }
-    std::string operator()(const ToolCallEnd& e) {
-      return "end " + e.id + " " + e.name + " " + boost::json::serialize(e.input);
-    }
-    std::string operator()(const Finish& e) {
-      return "finish " + std::string(ui_finish_reason(e.reason)) + " " + e.raw_reason +
-             " in=" + (e.usage.input_tokens ? std::to_string(*e.usage.input_tokens) : "-") +
-             " out=" + (e.usage.output_tokens ? std::to_string(*e.usage.output_tokens) : "-");
-    }
-    std::string operator()(const StreamError& e) { return "error " + e.code + " " + e.tool_name; }
-  };
-  return std::visit(Visitor{}, event);
-}
-
-std::vector<std::string> run(std::string_view stream, std::size_t split_at, bool byte_by_byte = false) {
-  OpenAiStream parser;
-  std::vector<ProviderEvent> events;
-  if (byte_by_byte) {
-    for (char c : stream) parser.feed(std::string_view(&c, 1), events);
-  } else {
-    parser.feed(stream.substr(0, split_at), events);
-    parser.feed(stream.substr(split_at), events);
-  }
-  parser.end_of_body(events);
-  std::vector<std::string> lines;
-  for (const auto& event : events) lines.push_back(describe(event));
-  return lines;
-}
-
 std::vector<std::string> run_all_ways(std::string_view stream) {
-  auto whole = run(stream, stream.size());
-  for (std::size_t split = 0; split < stream.size(); ++split) {
-    EXPECT_EQ(run(stream, split), whole) << "split at " << split;
-  }
-  EXPECT_EQ(run(stream, 0, true), whole);
-  return whole;
+  return testing::run_all_ways<OpenAiStream>(stream);
 }
 
 // Copied from the spec (llm-and-ui-stream.md §2.2), with the elided usage numbers filled in. The single
