@@ -1,11 +1,10 @@
 #include "store/api_key_store.h"
 
-#include <openssl/evp.h>
-
-#include <array>
 #include <utility>
 
 #include <fmt/format.h>
+
+#include "store/token_hash.h"
 
 namespace cellblock::store {
 namespace {
@@ -19,15 +18,6 @@ constexpr std::size_t kKeyIdLength = 16;
 constexpr std::int64_t kLastUsedResolution = 60'000'000'000;  // one minute in ns
 
 constexpr std::string_view kSelectColumns = "id, name, prefix, created_at, last_used_at, revoked_at";
-
-Result<std::string> sha256_hex(std::string_view text) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int size = 0;
-  if (EVP_Digest(text.data(), text.size(), digest.data(), &size, EVP_sha256(), nullptr) != 1) {
-    return fail(ErrorCode::kInternal, "OpenSSL SHA-256 failed");
-  }
-  return hex_encode({digest.data(), size});
-}
 
 std::string display_prefix(std::string_view key) {
   if (key.starts_with(kKeyPrefix)) key.remove_prefix(kKeyPrefix.size());

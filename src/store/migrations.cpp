@@ -9,7 +9,7 @@ namespace cellblock::store {
 namespace {
 
 // Append only: never edit a migration that has shipped. Timestamps are unix nanoseconds.
-constexpr std::array<std::string_view, 1> kMigrations = {
+constexpr std::array<std::string_view, 2> kMigrations = {
     R"sql(
 CREATE TABLE api_keys (
   id           TEXT PRIMARY KEY,
@@ -54,6 +54,42 @@ CREATE TABLE templates (
   status       TEXT NOT NULL
 ) STRICT;
 CREATE INDEX templates_content_hash ON templates(content_hash);
+)sql",
+    // 2: the artifacts app's conversations and browser sessions.
+    R"sql(
+CREATE TABLE chats (
+  id         TEXT PRIMARY KEY,           -- chosen by the browser; unique across users, visible only to user_id
+  user_id    TEXT NOT NULL,
+  title      TEXT NOT NULL,
+  model      TEXT NOT NULL DEFAULT '',   -- "<provider>/<model>" of the latest turn
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+) STRICT;
+-- The sidebar: one user's chats, most recently updated first.
+CREATE INDEX chats_user_updated ON chats(user_id, updated_at);
+
+-- (chat_id, seq) orders a conversation; (chat_id, id) lets the server rewrite a message it is streaming.
+-- The cascade relies on PRAGMA foreign_keys=ON, which Database::open sets on every connection.
+CREATE TABLE chat_messages (
+  chat_id    TEXT NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+  seq        INTEGER NOT NULL,
+  id         TEXT NOT NULL,
+  role       TEXT NOT NULL CHECK (role IN ('user', 'assistant', 'system')),
+  parts      TEXT NOT NULL CHECK (json_valid(parts) AND json_type(parts) = 'array'),
+  metadata   TEXT,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (chat_id, seq),
+  UNIQUE (chat_id, id)
+) STRICT;
+
+CREATE TABLE web_sessions (
+  hash         TEXT PRIMARY KEY,         -- hex SHA-256 of the session token; the token itself is never stored
+  user_id      TEXT NOT NULL,
+  created_at   INTEGER NOT NULL,
+  expires_at   INTEGER NOT NULL,
+  last_seen_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX web_sessions_expires ON web_sessions(expires_at);
 )sql",
 };
 
