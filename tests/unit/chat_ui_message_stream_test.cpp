@@ -49,31 +49,31 @@ TEST(UiMessageStream, SpecExampleTurn) {
       R"({"stdout":"step 1\n","stderr":"","results":[{"kind":"image","url":"/api/files/r1.png"},)"
       R"({"kind":"chart","chart":{"type":"line","title":"Sine","elements":[]}}],"error":null,"execution_count":3})");
   std::string out;
-  out += ui::start("m_42");
-  out += ui::start_step();
-  out += ui::text_start("m_42-0");
-  out += ui::text_delta("m_42-0", "Plotting it now.");
-  out += ui::text_end("m_42-0");
-  out += ui::tool_input_start("toolu_01", "run_code");
-  out += ui::tool_input_delta("toolu_01", "{\"title\":\"Sine\",\"code\":\"import numpy");
-  out += ui::tool_input_delta("toolu_01", " as np …\"}");
-  out += ui::tool_input_available("toolu_01", "run_code", input);
-  out += ui::data_part("status", "s1", json::object{{"text", "starting kernel"}}, true);
-  out += ui::tool_output_available("toolu_01", preliminary, true);
-  out += ui::tool_output_available("toolu_01", final_output);
-  out += ui::finish_step();
-  out += ui::start_step();
-  out += ui::text_start("m_42-1");
-  out += ui::text_delta("m_42-1", "The plot shows…");
-  out += ui::text_end("m_42-1");
-  out += ui::finish_step();
-  out += ui::finish(FinishReason::kStop);
+  out += ui::frame(ui::start("m_42"));
+  out += ui::frame(ui::start_step());
+  out += ui::frame(ui::text_start("m_42-0"));
+  out += ui::frame(ui::text_delta("m_42-0", "Plotting it now."));
+  out += ui::frame(ui::text_end("m_42-0"));
+  out += ui::frame(ui::tool_input_start("toolu_01", "run_code"));
+  out += ui::frame(ui::tool_input_delta("toolu_01", "{\"title\":\"Sine\",\"code\":\"import numpy"));
+  out += ui::frame(ui::tool_input_delta("toolu_01", " as np …\"}"));
+  out += ui::frame(ui::tool_input_available("toolu_01", "run_code", input));
+  out += ui::frame(ui::data_part("status", "s1", json::object{{"text", "starting kernel"}}, true));
+  out += ui::frame(ui::tool_output_available("toolu_01", preliminary, true));
+  out += ui::frame(ui::tool_output_available("toolu_01", final_output));
+  out += ui::frame(ui::finish_step());
+  out += ui::frame(ui::start_step());
+  out += ui::frame(ui::text_start("m_42-1"));
+  out += ui::frame(ui::text_delta("m_42-1", "The plot shows…"));
+  out += ui::frame(ui::text_end("m_42-1"));
+  out += ui::frame(ui::finish_step());
+  out += ui::frame(ui::finish(FinishReason::kStop));
   out += ui::done();
   EXPECT_EQ(out, wire(kSpecTurn));
 }
 
 TEST(UiMessageStream, EachChunkIsOneLine) {
-  std::string chunk = ui::text_delta("t", "line 1\nline 2\r\n\"quoted\"");
+  std::string chunk = ui::frame(ui::text_delta("t", "line 1\nline 2\r\n\"quoted\""));
   EXPECT_EQ(
       chunk,
       "data: {\"type\":\"text-delta\",\"id\":\"t\",\"delta\":\"line 1\\nline 2\\r\\n\\\"quoted\\\"\"}\n\n");
@@ -81,27 +81,29 @@ TEST(UiMessageStream, EachChunkIsOneLine) {
 }
 
 TEST(UiMessageStream, OtherChunks) {
-  EXPECT_EQ(ui::start(), "data: {\"type\":\"start\"}\n\n");
-  EXPECT_EQ(ui::reset_step(), "data: {\"type\":\"reset-step\"}\n\n");
-  EXPECT_EQ(ui::error("Overloaded"), "data: {\"type\":\"error\",\"errorText\":\"Overloaded\"}\n\n");
-  EXPECT_EQ(ui::finish(), "data: {\"type\":\"finish\"}\n\n");
-  EXPECT_EQ(ui::finish(FinishReason::kToolCalls),
+  EXPECT_EQ(ui::frame(ui::start()), "data: {\"type\":\"start\"}\n\n");
+  EXPECT_EQ(ui::frame(ui::reset_step()), "data: {\"type\":\"reset-step\"}\n\n");
+  EXPECT_EQ(ui::frame(ui::error("Overloaded")),
+            "data: {\"type\":\"error\",\"errorText\":\"Overloaded\"}\n\n");
+  EXPECT_EQ(ui::frame(ui::finish()), "data: {\"type\":\"finish\"}\n\n");
+  EXPECT_EQ(ui::frame(ui::finish(FinishReason::kToolCalls)),
             "data: {\"type\":\"finish\",\"finishReason\":\"tool-calls\"}\n\n");
-  EXPECT_EQ(ui::finish("interrupted"), "data: {\"type\":\"finish\",\"finishReason\":\"interrupted\"}\n\n");
+  EXPECT_EQ(ui::frame(ui::finish("interrupted")),
+            "data: {\"type\":\"finish\",\"finishReason\":\"interrupted\"}\n\n");
   EXPECT_EQ(
-      ui::tool_input_error("c", "run_code", json::string("{\"co"), "bad JSON"),
+      ui::frame(ui::tool_input_error("c", "run_code", json::string("{\"co"), "bad JSON")),
       "data: "
       "{\"type\":\"tool-input-error\",\"toolCallId\":\"c\",\"toolName\":\"run_code\",\"input\":\"{\\\"co\","
       "\"errorText\":\"bad JSON\"}\n\n");
-  EXPECT_EQ(ui::tool_output_error("c", "boom"),
+  EXPECT_EQ(ui::frame(ui::tool_output_error("c", "boom")),
             "data: {\"type\":\"tool-output-error\",\"toolCallId\":\"c\",\"errorText\":\"boom\"}\n\n");
-  EXPECT_EQ(ui::data_part("usage", "", json::object{{"n", 1}}),
+  EXPECT_EQ(ui::frame(ui::data_part("usage", "", json::object{{"n", 1}})),
             "data: {\"type\":\"data-usage\",\"data\":{\"n\":1}}\n\n");
-  EXPECT_EQ(ui::message_metadata(json::object{{"model", "m"}}),
+  EXPECT_EQ(ui::frame(ui::message_metadata(json::object{{"model", "m"}})),
             "data: {\"type\":\"message-metadata\",\"messageMetadata\":{\"model\":\"m\"}}\n\n");
-  EXPECT_EQ(ui::reasoning_delta("r", "hm"),
+  EXPECT_EQ(ui::frame(ui::reasoning_delta("r", "hm")),
             "data: {\"type\":\"reasoning-delta\",\"id\":\"r\",\"delta\":\"hm\"}\n\n");
-  EXPECT_EQ(ui::abort(), "data: {\"type\":\"abort\"}\n\n");
+  EXPECT_EQ(ui::frame(ui::abort()), "data: {\"type\":\"abort\"}\n\n");
   EXPECT_EQ(ui::done(), "data: [DONE]\n\n");
   EXPECT_EQ(ui::keep_alive(), ": keep-alive\n\n");
 }
