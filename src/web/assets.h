@@ -1,0 +1,25 @@
+#pragma once
+// The web app (web/), built by Vite and compiled into the binary by cmake/EmbedWeb.cmake.
+// The table is generated (web_assets.cpp in the build directory); `cellblock serve` answers `/` and
+// `/assets/*` from it.
+
+#include <span>
+#include <string_view>
+
+namespace cellblock::web {
+
+struct Asset {
+  std::string_view path;          // "/index.html", "/assets/index-abc123.js"
+  std::string_view content_type;  // "text/html; charset=utf-8"
+  std::string_view body;          // the file's bytes (may contain NUL)
+  std::string_view etag;          // quoted content hash: "\"3f2a…\""
+  bool immutable;                 // content-hashed name under /assets/: cache for a year
+};
+
+// The asset at `path` (no query string), or nullptr. "/" gives /index.html.
+const Asset* find_asset(std::string_view path);
+
+// Every embedded asset, sorted by path.
+std::span<const Asset> all_assets();
+
+}  // namespace cellblock::web
