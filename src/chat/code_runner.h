@@ -26,8 +26,9 @@ class CodeRunner {
  public:
   virtual ~CodeRunner() = default;
   // Runs the cell and returns its final output ({stdout, stderr, results, error, executionCount}); code that
-  // raised is a successful run with `error` set. Fails only when the cell could not run or finish (no
-  // sandbox, the sandbox died, kCanceled when `abort` fired — the kernel is interrupted then).
+  // raised is a successful run with `error` set, and so is a run cut short: by `abort` (the kernel is
+  // interrupted; error KeyboardInterrupt) or by the sandbox dying (error SandboxError), keeping what the cell
+  // printed. Fails only when the cell could not start (no sandbox, the agent refused it).
   virtual boost::asio::awaitable<Result<boost::json::object>> run(
       RunRequest request, ProgressCallback progress, std::shared_ptr<http::AbortHandle> abort) = 0;
 };

@@ -1,6 +1,7 @@
 // `cellblock serve`: one process holding the E2B control plane, the sandbox proxy and the sandboxes.
 
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 
@@ -13,6 +14,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "api/control_api.h"
+#include "chat/provider_settings.h"
 #include "cli/commands.h"
 #include "cli/paths.h"
 #include "cli/template_build.h"
@@ -21,9 +23,14 @@
 #include "runtime/ns/ns_runtime.h"
 #include "sandbox/sandbox_manager.h"
 #include "store/api_key_store.h"
+#include "store/chat_store.h"
 #include "store/migrations.h"
 #include "store/sandbox_store.h"
+#include "store/session_store.h"
 #include "template/template_cache.h"
+#include "web/user_sandbox.h"
+#include "web/web_app.h"
+#include "web/web_auth.h"
 
 namespace cellblock::cli {
 namespace {
@@ -44,7 +51,20 @@ struct ServeOptions {
   double cpus = 2;
   std::uint64_t disk_mb = 4096;
   std::string domain;
+  std::string chat_config;
+  std::string provider_ca_file;
+  std::int64_t app_sandbox_timeout = 3600;
+  bool open_browser = false;
 };
+
+// Opens the app in the desktop's browser, when there is a desktop. The link holds only URL-safe characters
+// (an address, a port and a hex token), so it can be quoted for the shell as is.
+void open_in_browser(const std::string& link) {
+  bool desktop = std::getenv("DISPLAY") != nullptr || std::getenv("WAYLAND_DISPLAY") != nullptr;
+  if (!desktop || std::system("command -v xdg-open >/dev/null 2>&1") != 0) return;
+  std::string command = "xdg-open '" + link + "' >/dev/null 2>&1 &";
+  if (std::system(command.c_str()) != 0) spdlog::warn("could not open a browser; open {} yourself", link);
+}
 
 Result<std::pair<std::string, std::uint16_t>> split_listen(const std::string& listen) {
   auto colon = listen.rfind(':');
@@ -105,6 +125,8 @@ int serve(const ServeOptions& options) {
   }
   store::ApiKeyStore keys(*db);
   store::SandboxStore sandboxes_store(*db);
+  store::ChatStore chat_store(*db);
+  store::SessionStore session_store(*db);
   if (auto ok = ensure_api_key(keys); !ok) {
     spdlog::critical("API keys: {}", ok.error().message);
     return 1;
@@ -120,6 +142,14 @@ int serve(const ServeOptions& options) {
   }
   auto info = build_template(options.template_cache, "code-interpreter", recipe);
   if (!info) return 1;
+  auto providers =
+      options.chat_config.empty()
+          ? Result<std::vector<chat::ProviderSettings>>(chat::providers_from_env(chat::process_env))
+          : chat::providers_from_file(options.chat_config, chat::process_env);
+  if (!providers) {
+    spdlog::critical("{}", providers.error().message);
+    return 2;
+  }
 
   runtime::ns::NsRuntimeOptions runtime_options;
   if (auto policy = find_seccomp_policy(); !policy.empty()) runtime_options.seccomp_policy_path = policy;
@@ -149,6 +179,13 @@ int serve(const ServeOptions& options) {
                                   settings);
   api::ControlApi control(manager, keys, api::ApiSettings{options.domain});
   proxy::SandboxProxy sandbox_proxy(manager);
+  web::WebAuth web_auth(session_store, keys, web::make_login_token());
+  web::UserSandboxes user_sandboxes(manager, "code-interpreter",
+                                    std::chrono::seconds(options.app_sandbox_timeout));
+  web::WebSettings web_settings;
+  web_settings.providers = std::move(*providers);
+  web_settings.provider_ca_file = options.provider_ca_file;
+  web::WebApp web_app(web_auth, chat_store, user_sandboxes, std::move(web_settings));
   http::Server server(io.get_executor());
   auto handler = [&](http::Request& request, http::BodyReader& body,
                      http::ResponseWriter& writer) -> asio::awaitable<void> {
@@ -156,6 +193,8 @@ int serve(const ServeOptions& options) {
     if (!target) target = sandbox_proxy.target_by_signature(request);
     if (target) {
       co_await sandbox_proxy.serve(*target, request, body, writer);
+    } else if (web::WebApp::owns(request)) {
+      co_await web_app.handle(request, body, writer);
     } else {
       co_await control.handle(request, body, writer);
     }
@@ -166,15 +205,19 @@ int serve(const ServeOptions& options) {
     return 1;
   }
   const std::string url = fmt::format("http://{}:{}", listen->first, *bound);
+  const std::string login_link = url + "/login?token=" + web_auth.login_token();
 
   asio::co_spawn(
       io,
       [&]() -> asio::awaitable<void> {
         co_await manager.start();
         fmt::print(
-            "cellblock serve: listening on {}\n  E2B_API_URL={} E2B_SANDBOX_URL={} E2B_API_KEY=<your key>\n",
-            url, url, url);
+            "cellblock serve: listening on {}\n  E2B_API_URL={} E2B_SANDBOX_URL={} E2B_API_KEY=<your key>\n"
+            "  Open the app: {}\n",
+            url, url, url, login_link);
         std::fflush(stdout);
+        if (options.open_browser) open_in_browser(login_link);
+        co_await web_app.discover_models();
       },
       asio::detached);
 
@@ -222,6 +265,15 @@ void add_serve_command(CLI::App& app) {
   serve_app->add_option("--cpus", options->cpus, "CPU limit per sandbox")->capture_default_str();
   serve_app->add_option("--disk-mb", options->disk_mb, "writable disk per sandbox")->capture_default_str();
   serve_app->add_option("--domain", options->domain, "sandbox domain returned to clients (host routing)");
+  serve_app->add_option("--chat-config", options->chat_config,
+                        "JSON file listing LLM providers (default: from ANTHROPIC_* / OPENAI_* variables)");
+  serve_app->add_option("--provider-ca-file", options->provider_ca_file,
+                        "extra PEM CA certificates trusted for LLM providers");
+  serve_app
+      ->add_option("--app-sandbox-timeout", options->app_sandbox_timeout,
+                   "how long an app user's sandbox lives after its last use (s)")
+      ->capture_default_str();
+  serve_app->add_flag("--open", options->open_browser, "open the app in the desktop's browser once ready");
   serve_app->callback([options]() { std::exit(serve(*options)); });
 }
 

@@ -1,0 +1,233 @@
+// The user's sandbox files: GET /api/files (list a directory), POST /api/files (upload one file, streamed),
+// GET /api/files/download (the bytes as an attachment).
+
+#include <array>
+#include <charconv>
+
+#include <fmt/format.h>
+
+#include "chat/stream_json.h"
+#include "common/encoding.h"
+#include "http/proxy.h"
+#include "web/web_app.h"
+#include "web/web_json.h"
+
+namespace cellblock::web {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::string_view kHome = "/home/user";
+constexpr std::string_view kUser = "user";
+
+std::string url_encode(std::string_view text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '/') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += fmt::format("%{:02X}", c);
+    }
+  }
+  return out;
+}
+
+// Paths are absolute and plain: no "..", no NUL. Relative ones are taken from the user's home.
+Result<std::string> sandbox_path(std::string_view path) {
+  if (path.empty()) return std::string(kHome);
+  std::string full = path.front() == '/' ? std::string(path) : std::string(kHome) + "/" + std::string(path);
+  if (full.find('\0') != std::string::npos || full.find("/../") != std::string::npos ||
+      full.ends_with("/..")) {
+    return fail(ErrorCode::kInvalidArgument, "the path must not contain '..'");
+  }
+  return full;
+}
+
+std::string base_name(std::string_view path) {
+  auto slash = path.rfind('/');
+  return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
+}
+
+// A file name safe inside a quoted header parameter.
+std::string header_safe(std::string name) {
+  for (char& c : name) {
+    if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) c = '_';
+  }
+  return name;
+}
+
+std::int64_t size_of(const json::object& entry) {
+  const json::value* size = entry.if_contains("size");
+  if (size == nullptr) return 0;
+  if (size->is_int64()) return size->get_int64();
+  if (size->is_uint64()) return static_cast<std::int64_t>(size->get_uint64());
+  if (size->is_string()) {
+    std::int64_t value = 0;
+    std::string_view text = size->get_string();
+    std::from_chars(text.data(), text.data() + text.size(), value);
+    return value;
+  }
+  return 0;
+}
+
+// The agent's error (`{"code","message"}` as Connect or E2B JSON) as ours.
+Error agent_error(int status, std::string_view body) {
+  std::string message = "the sandbox answered HTTP " + std::to_string(status);
+  if (auto parsed = chat::parse_data_object(body)) {
+    if (std::string_view text = chat::string_field(*parsed, "message"); !text.empty()) message = text;
+  }
+  ErrorCode code = status == 404   ? ErrorCode::kNotFound
+                   : status == 400 ? ErrorCode::kInvalidArgument
+                   : status == 507 ? ErrorCode::kNotEnoughSpace
+                                   : ErrorCode::kUnavailable;
+  return Error{code, std::move(message)};
+}
+
+}  // namespace
+
+asio::awaitable<void> WebApp::list_files(const Principal& who, const http::Request& request,
+                                         http::ResponseWriter& writer) {
+  auto path = sandbox_path(request.query_value("path").value_or(kHome));
+  if (!path) {
+    co_await writer.send(http::error_response(path.error()));
+    co_return;
+  }
+  auto access = co_await sandboxes_.acquire(who.user);
+  if (!access) {
+    co_await writer.send(http::error_response(access.error()));
+    co_return;
+  }
+  http::ClientRequest call =
+      UserSandboxes::agent_request(*access, "POST", "/filesystem.Filesystem/ListDir", kEnvdPort);
+  call.headers.add("Content-Type", "application/json");
+  call.headers.add("Connect-Protocol-Version", "1");
+  call.headers.add("Authorization", "Basic " + base64_encode(std::string(kUser) + ":"));
+  json::object rpc{{"path", *path}, {"depth", 1}};
+  call.body = json::serialize(rpc);
+  http::ClientOptions options = UserSandboxes::agent_options(*access);
+  auto response = co_await http::fetch(std::move(call), options);
+  if (!response) {
+    co_await writer.send(http::error_response(response.error()));
+    co_return;
+  }
+  auto text = co_await (*response)->read_all(16 * 1024 * 1024);
+  if (!text) {
+    co_await writer.send(http::error_response(text.error()));
+    co_return;
+  }
+  if ((*response)->status() != 200) {
+    co_await writer.send(http::error_response(agent_error((*response)->status(), *text)));
+    co_return;
+  }
+  auto parsed = chat::parse_data_object(*text);
+  json::array entries;
+  if (const json::array* listed = parsed ? chat::array_field(*parsed, "entries") : nullptr) {
+    for (const json::value& value : *listed) {
+      const json::object* entry = value.if_object();
+      if (entry == nullptr) continue;
+      bool is_dir = chat::string_field(*entry, "type") == "FILE_TYPE_DIRECTORY";
+      entries.push_back(json::object{{"name", chat::string_field(*entry, "name")},
+                                     {"path", chat::string_field(*entry, "path")},
+                                     {"type", is_dir ? "dir" : "file"},
+                                     {"size", size_of(*entry)},
+                                     {"modifiedTime", chat::string_field(*entry, "modifiedTime")}});
+    }
+  }
+  json::object answer{{"path", *path}, {"entries", std::move(entries)}};
+  co_await writer.send(http::json_response(200, json::serialize(answer)));
+}
+
+asio::awaitable<void> WebApp::upload_file(const Principal& who, http::Request& request,
+                                          http::BodyReader& body, http::ResponseWriter& writer) {
+  auto raw = request.query_value("path");
+  auto path =
+      raw ? sandbox_path(*raw) : Result<std::string>(fail(ErrorCode::kInvalidArgument, "`path` is required"));
+  if (path && (path->ends_with("/") || base_name(*path).empty())) {
+    path = fail(ErrorCode::kInvalidArgument, "`path` must name a file");
+  }
+  if (!path) {
+    co_await writer.send(http::error_response(path.error()));
+    co_return;
+  }
+  auto access = co_await sandboxes_.acquire(who.user);
+  if (!access) {
+    co_await writer.send(http::error_response(access.error()));
+    co_return;
+  }
+  // The body streams straight into the sandbox: envd writes it to a temporary file and renames it.
+  request.method = "POST";
+  request.target = "/files?path=" + url_encode(*path) + "&username=" + std::string(kUser);
+  request.headers.set("Content-Type", "application/octet-stream");
+  http::ForwardOptions options;
+  options.add_headers.add("E2b-Sandbox-Port", std::to_string(kEnvdPort));
+  options.add_headers.add("X-Access-Token", access->route.access_token);
+  options.remove_headers = {"Cookie", "X-API-KEY", "Origin", "Referer"};
+  options.abort = access->route.abort;
+  http::Upstream upstream;
+  upstream.unix_path = access->route.socket_path;
+  Status forwarded = co_await http::forward(request, body, writer, upstream, options);
+  if (!forwarded && !writer.started()) co_await writer.send(http::error_response(forwarded.error()));
+}
+
+asio::awaitable<void> WebApp::download_file(const Principal& who, const http::Request& request,
+                                            http::ResponseWriter& writer) {
+  auto raw = request.query_value("path");
+  auto path =
+      raw ? sandbox_path(*raw) : Result<std::string>(fail(ErrorCode::kInvalidArgument, "`path` is required"));
+  if (!path) {
+    co_await writer.send(http::error_response(path.error()));
+    co_return;
+  }
+  auto access = co_await sandboxes_.acquire(who.user);
+  if (!access) {
+    co_await writer.send(http::error_response(access.error()));
+    co_return;
+  }
+  std::string target = "/files?path=" + url_encode(*path) + "&username=" + std::string(kUser);
+  http::ClientRequest call = UserSandboxes::agent_request(*access, "GET", target, kEnvdPort);
+  http::ClientOptions options = UserSandboxes::agent_options(*access);
+  options.abort = access->route.abort;
+  auto response = co_await http::fetch(std::move(call), options);
+  if (!response) {
+    co_await writer.send(http::error_response(response.error()));
+    co_return;
+  }
+  if ((*response)->status() != 200) {
+    auto text = co_await (*response)->read_all(64 * 1024);
+    std::string detail = text ? *text : std::string();
+    co_await writer.send(http::error_response(agent_error((*response)->status(), detail)));
+    co_return;
+  }
+  http::Headers headers;
+  headers.add("Content-Type", "application/octet-stream");
+  headers.add("Content-Disposition", "attachment; filename=\"" + header_safe(base_name(*path)) +
+                                         "\"; filename*=UTF-8''" + url_encode(base_name(*path)));
+  headers.add("X-Content-Type-Options", "nosniff");
+  std::uint64_t length = 0;
+  auto declared = (*response)->headers().get("Content-Length");
+  bool sized =
+      declared &&
+      std::from_chars(declared->data(), declared->data() + declared->size(), length).ec == std::errc();
+  bool started = false;
+  if (sized) {
+    started = co_await writer.begin_sized(200, std::move(headers), length);
+  } else {
+    started = co_await writer.begin_stream(200, std::move(headers));
+  }
+  std::array<char, 64 * 1024> buffer{};
+  while (started) {
+    auto read = co_await (*response)->read_some(buffer);
+    if (!read) {
+      writer.abort();  // the client must not take a cut file for a whole one
+      co_return;
+    }
+    if (*read == 0) break;
+    const std::string_view bytes(buffer.data(), *read);
+    bool written = co_await writer.write_chunk(bytes);
+    if (!written) co_return;
+  }
+  if (started) co_await writer.end_stream();
+}
+
+}  // namespace cellblock::web

@@ -1,0 +1,158 @@
+#include "web/user_sandbox.h"
+
+#include <array>
+
+#include <fmt/format.h>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "chat/execution_output.h"
+
+namespace cellblock::web {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::string_view kAppKey = "cellblock.app";
+constexpr std::string_view kAppValue = "chat";
+constexpr auto kProgressInterval = std::chrono::milliseconds(150);
+// Outputs are bounded: a cell printing without end must not fill the server's memory or the database.
+constexpr std::size_t kFinalStreamLimit = 1024 * 1024;
+constexpr std::size_t kPreliminaryStreamLimit = 32 * 1024;
+constexpr std::size_t kLineLimit = 64 * 1024 * 1024;
+
+json::object bounded(const json::object& output, std::size_t limit) {
+  json::object copy = output;
+  for (std::string_view field : {"stdout", "stderr"}) {
+    std::string_view text = copy.at(field).as_string();
+    if (text.size() > limit) copy[field] = chat::trim_middle(text, limit);
+  }
+  return copy;
+}
+
+}  // namespace
+
+UserSandboxes::UserSandboxes(sandbox::SandboxManager& manager, std::string template_name,
+                             std::chrono::seconds keep_alive)
+    : manager_(manager), template_name_(std::move(template_name)), keep_alive_(keep_alive) {}
+
+asio::awaitable<Result<SandboxAccess>> UserSandboxes::find(const std::string& user) {
+  store::ListQuery query;
+  query.metadata = {{std::string(kUserIdKey), user}, {std::string(kAppKey), std::string(kAppValue)}};
+  query.states = {store::SandboxState::kRunning};
+  query.limit = 1;
+  auto page = manager_.list(query);
+  if (!page) co_return tl::unexpected(page.error());
+  for (const auto& record : page->records) {
+    auto route = manager_.route(record.id);
+    if (!route || route->abort->aborted()) continue;
+    if (auto extended = manager_.connect(record.id, keep_alive_.count()); !extended) continue;
+    co_return SandboxAccess{record.id, *route};
+  }
+  co_return fail(ErrorCode::kNotFound, "no sandbox for user " + user);
+}
+
+asio::awaitable<Result<SandboxAccess>> UserSandboxes::acquire(const std::string& user) {
+  // Another request of this user may be creating the sandbox right now: wait for it instead of making two.
+  asio::steady_timer pause(co_await asio::this_coro::executor);
+  for (int waited = 0; creating_.contains(user) && waited < 1200; ++waited) {
+    pause.expires_after(std::chrono::milliseconds(100));
+    co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  auto found = co_await find(user);
+  if (found || found.error().code != ErrorCode::kNotFound) co_return found;
+  sandbox::CreateCommand command;
+  command.template_id = template_name_;
+  command.timeout_seconds = keep_alive_.count();
+  command.metadata = {{std::string(kUserIdKey), user}, {std::string(kAppKey), std::string(kAppValue)}};
+  creating_.insert(user);
+  auto created = co_await manager_.create(std::move(command));
+  creating_.erase(user);
+  if (!created) co_return tl::unexpected(created.error());
+  auto route = manager_.route(created->id);
+  if (!route) co_return fail(ErrorCode::kSandboxUnavailable, "the new sandbox stopped at once");
+  co_return SandboxAccess{created->id, *route};
+}
+
+http::ClientRequest UserSandboxes::agent_request(const SandboxAccess& access, std::string method,
+                                                 std::string target, int port) {
+  http::ClientRequest request;
+  request.method = std::move(method);
+  request.url = "http://sandbox" + target;
+  request.headers.add("E2b-Sandbox-Port", std::to_string(port));
+  request.headers.add("X-Access-Token", access.route.access_token);
+  return request;
+}
+
+http::ClientOptions UserSandboxes::agent_options(const SandboxAccess& access) {
+  http::ClientOptions options;
+  options.unix_socket = access.route.socket_path;
+  options.connect_timeout = std::chrono::seconds(5);
+  options.idle_timeout = std::chrono::hours(24);  // a cell may run silently for long; stop() interrupts it
+  return options;
+}
+
+asio::awaitable<Result<json::object>> SandboxCodeRunner::run(chat::RunRequest request,
+                                                             chat::ProgressCallback progress,
+                                                             std::shared_ptr<http::AbortHandle> abort) {
+  auto access = co_await sandboxes_.acquire(user_);
+  if (!access) co_return tl::unexpected(access.error());
+  // The call ends when the user stops the turn or when the sandbox is killed.
+  auto cut = std::make_shared<http::AbortHandle>();
+  http::AbortHandle::Registration by_user;
+  if (abort) by_user = abort->on_abort([cut] { cut->abort(); });
+  auto by_kill = access->route.abort->on_abort([cut] { cut->abort(); });
+
+  http::ClientRequest call = UserSandboxes::agent_request(*access, "POST", "/execute", kInterpreterPort);
+  call.headers.add("Content-Type", "application/json");
+  json::object body{{"code", request.code}, {"language", request.language}};
+  call.body = json::serialize(body);
+  http::ClientOptions options = UserSandboxes::agent_options(*access);
+  options.abort = cut;
+  auto response = co_await http::fetch(std::move(call), options);
+  if (!response) co_return tl::unexpected(response.error());
+  if ((*response)->status() != 200) {
+    auto text = co_await (*response)->read_all(64 * 1024);
+    co_return fail(ErrorCode::kUnavailable, fmt::format("the sandbox answered HTTP {}: {}",
+                                                        (*response)->status(), text ? *text : std::string()));
+  }
+
+  chat::ExecutionOutput output;
+  std::string pending;
+  std::array<char, 16 * 1024> buffer{};
+  auto last_progress = std::chrono::steady_clock::now();
+  bool changed = false;
+  while (!output.ended()) {
+    auto read = co_await (*response)->read_some(buffer);
+    if (!read || *read == 0) break;
+    pending.append(buffer.data(), *read);
+    std::size_t start = 0;
+    for (std::size_t end; (end = pending.find('\n', start)) != std::string::npos; start = end + 1) {
+      changed = output.apply_line(std::string_view(pending).substr(start, end - start)) || changed;
+    }
+    pending.erase(0, start);
+    if (pending.size() > kLineLimit) {
+      co_return fail(ErrorCode::kPayloadTooLarge, "the sandbox sent an output line larger than 64 MiB");
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (changed && !output.ended() && now - last_progress >= kProgressInterval) {
+      last_progress = now;
+      changed = false;
+      co_await progress(bounded(output.json(), kPreliminaryStreamLimit));
+    }
+  }
+  if (abort && abort->aborted()) {
+    // Closing the /execute stream interrupted the kernel; what the cell printed so far is kept.
+    output.set_error("KeyboardInterrupt", "stopped by the user");
+  } else if (!output.ended()) {
+    bool killed = access->route.abort->aborted();
+    output.set_error("SandboxError", killed ? "the sandbox was stopped while the cell ran"
+                                            : "the connection to the sandbox broke while the cell ran");
+  }
+  co_return bounded(output.json(), kFinalStreamLimit);
+}
+
+}  // namespace cellblock::web

@@ -1,0 +1,66 @@
+#pragma once
+// The app's user's sandbox: found by the metadata `userID` (or created), kept alive while it is used, and
+// reached through its agent's Unix socket — run_code executions (/execute), file listing, upload and
+// download.
+
+#include <chrono>
+#include <set>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/json.hpp>
+
+#include "chat/code_runner.h"
+#include "common/error.h"
+#include "http/client.h"
+#include "http/exchange.h"
+#include "sandbox/sandbox_manager.h"
+
+namespace cellblock::web {
+
+namespace asio = boost::asio;
+
+struct SandboxAccess {
+  std::string id;
+  sandbox::Route route;
+};
+
+class UserSandboxes {
+ public:
+  UserSandboxes(sandbox::SandboxManager& manager, std::string template_name, std::chrono::seconds keep_alive);
+
+  // The user's running sandbox (its lifetime extended to at least `keep_alive` from now), or a new one.
+  asio::awaitable<Result<SandboxAccess>> acquire(const std::string& user);
+
+  // A request to the sandbox's agent: `port` is 49983 (envd) or 49999 (the code interpreter).
+  static http::ClientRequest agent_request(const SandboxAccess& access, std::string method,
+                                           std::string target, int port);
+  static http::ClientOptions agent_options(const SandboxAccess& access);
+
+ private:
+  asio::awaitable<Result<SandboxAccess>> find(const std::string& user);
+
+  sandbox::SandboxManager& manager_;
+  std::string template_name_;
+  std::chrono::seconds keep_alive_;
+  std::set<std::string> creating_;  // users whose sandbox is being created (one at a time per user)
+};
+
+// Runs run_code cells in a user's sandbox kernel through the agent's /execute NDJSON stream.
+class SandboxCodeRunner : public chat::CodeRunner {
+ public:
+  SandboxCodeRunner(UserSandboxes& sandboxes, std::string user)
+      : sandboxes_(sandboxes), user_(std::move(user)) {}
+  asio::awaitable<Result<boost::json::object>> run(chat::RunRequest request, chat::ProgressCallback progress,
+                                                   std::shared_ptr<http::AbortHandle> abort) override;
+
+ private:
+  UserSandboxes& sandboxes_;
+  std::string user_;
+};
+
+inline constexpr int kEnvdPort = 49983;
+inline constexpr int kInterpreterPort = 49999;
+inline constexpr std::string_view kUserIdKey = "userID";
+
+}  // namespace cellblock::web

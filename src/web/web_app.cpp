@@ -1,0 +1,275 @@
+#include "web/web_app.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include "chat/provider_client.h"
+#include "common/encoding.h"
+#include "web/assets.h"
+#include "web/web_json.h"
+
+namespace cellblock::web {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::size_t kSmallBodyLimit = 64 * 1024;
+
+const char* kLoginFailedPage =
+    "<!doctype html><meta charset=utf-8><title>cellblock: login failed</title>"
+    "<body style=\"font-family:system-ui;max-width:36rem;margin:4rem auto\"><h1>Wrong or expired login "
+    "link</h1>"
+    "<p>Open the login link that <code>cellblock serve</code> printed when it started, or sign in with an "
+    "API "
+    "key on the <a href=\"/\">start page</a>.</p></body>";
+
+json::object chat_summary_json(const store::ChatSummary& chat) {
+  return json::object{{"id", chat.id},
+                      {"title", chat.title},
+                      {"model", chat.model},
+                      {"createdAt", rfc3339(chat.created_at)},
+                      {"updatedAt", rfc3339(chat.updated_at)}};
+}
+
+}  // namespace
+
+WebApp::WebApp(WebAuth& auth, store::ChatStore& chats, UserSandboxes& sandboxes, WebSettings settings)
+    : auth_(auth), chats_(chats), sandboxes_(sandboxes), settings_(std::move(settings)) {}
+
+bool WebApp::owns(const http::Request& request) {
+  const std::string& path = request.path;
+  return path == "/" || path == "/login" || path.starts_with("/api/") || path.starts_with("/assets/") ||
+         find_asset(path) != nullptr;
+}
+
+asio::awaitable<void> WebApp::handle(http::Request& request, http::BodyReader& body,
+                                     http::ResponseWriter& writer) {
+  if (request.path == "/login") {
+    co_await login_link(request, writer);
+    co_return;
+  }
+  if (!request.path.starts_with("/api/")) {
+    co_await serve_asset(request, writer);
+    co_return;
+  }
+  if (request.path == "/api/login" && request.method == "POST") {
+    co_await login(body, writer);
+    co_return;
+  }
+  auto who = auth_.authenticate(request);
+  if (!who) {
+    co_await writer.send(http::error_response(who.error()));
+    co_return;
+  }
+  co_await route_api(*who, request, body, writer);
+}
+
+asio::awaitable<void> WebApp::route_api(const Principal& who, http::Request& request, http::BodyReader& body,
+                                        http::ResponseWriter& writer) {
+  const std::string& path = request.path;
+  const std::string& method = request.method;
+  constexpr std::string_view kChatPrefix = "/api/chats/";
+  if (path == "/api/session" && method == "GET") {
+    json::object session{{"user", who.user}};
+    co_await writer.send(http::json_response(200, json::serialize(session)));
+  } else if (path == "/api/logout" && method == "POST") {
+    http::Response response;
+    response.status = 204;
+    response.headers.add("Set-Cookie", auth_.logout(request));
+    co_await writer.send(std::move(response));
+  } else if (path == "/api/config" && method == "GET") {
+    co_await config(who, writer);
+  } else if (path == "/api/chats" && method == "GET") {
+    co_await list_chats(who, writer);
+  } else if (path.starts_with(kChatPrefix) && method == "GET") {
+    co_await chat_detail(who, path.substr(kChatPrefix.size()), writer);
+  } else if (path.starts_with(kChatPrefix) && method == "DELETE") {
+    co_await delete_chat(who, path.substr(kChatPrefix.size()), writer);
+  } else if (path == "/api/chat" && method == "POST") {
+    co_await chat_turn(who, body, writer);
+  } else if (path == "/api/run" && method == "POST") {
+    co_await run_cell(who, body, writer);
+  } else if (path == "/api/files" && method == "GET") {
+    co_await list_files(who, request, writer);
+  } else if (path == "/api/files" && method == "POST") {
+    co_await upload_file(who, request, body, writer);
+  } else if (path == "/api/files/download" && method == "GET") {
+    co_await download_file(who, request, writer);
+  } else {
+    co_await writer.send(
+        http::error_response(ErrorCode::kNotFound, "no such API route: " + method + " " + path));
+  }
+}
+
+asio::awaitable<void> WebApp::serve_asset(const http::Request& request, http::ResponseWriter& writer) {
+  if (request.method != "GET" && request.method != "HEAD") {
+    co_await writer.send(
+        http::error_response(ErrorCode::kMethodNotAllowed, "only GET serves the app's files"));
+    co_return;
+  }
+  const Asset* asset = find_asset(request.path);
+  if (asset == nullptr) {
+    co_await writer.send(http::error_response(ErrorCode::kNotFound, "no such file: " + request.path));
+    co_return;
+  }
+  http::Response response;
+  response.headers.add("ETag", std::string(asset->etag));
+  response.headers.add("Cache-Control",
+                       asset->immutable ? "public, max-age=31536000, immutable" : "no-cache");
+  response.headers.add("X-Content-Type-Options", "nosniff");
+  if (asset->content_type.starts_with("text/html")) {
+    // The page talks only to this server; model output never runs as script in it.
+    response.headers.add("Content-Security-Policy",
+                         "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
+                         "frame-src 'self' blob: data:; frame-ancestors 'none'; base-uri 'none'");
+    response.headers.add("Referrer-Policy", "no-referrer");
+  }
+  if (auto match = request.header("If-None-Match"); match && *match == asset->etag) {
+    response.status = 304;
+    co_await writer.send(std::move(response));
+    co_return;
+  }
+  response.status = 200;
+  response.headers.add("Content-Type", std::string(asset->content_type));
+  if (request.method == "GET") response.body = std::string(asset->body);
+  co_await writer.send(std::move(response));
+}
+
+asio::awaitable<void> WebApp::login_link(const http::Request& request, http::ResponseWriter& writer) {
+  auto token = request.query_value("token");
+  auto cookie = token ? auth_.login(*token, settings_.secure_cookies)
+                      : Result<std::string>(fail(ErrorCode::kUnauthenticated, "no token"));
+  http::Response response;
+  if (!cookie) {
+    response.status = 401;
+    response.headers.add("Content-Type", "text/html; charset=utf-8");
+    response.body = kLoginFailedPage;
+  } else {
+    response.status = 303;
+    response.headers.add("Set-Cookie", *cookie);
+    response.headers.add("Location", "/");
+  }
+  response.headers.add("Cache-Control", "no-store");
+  response.headers.add("Referrer-Policy", "no-referrer");
+  co_await writer.send(std::move(response));
+}
+
+asio::awaitable<void> WebApp::login(http::BodyReader& body, http::ResponseWriter& writer) {
+  auto object = co_await read_json_object(body, kSmallBodyLimit);
+  if (!object) {
+    co_await writer.send(http::error_response(object.error()));
+    co_return;
+  }
+  std::string token(string_member(*object, "token"));
+  auto cookie = auth_.login(token, settings_.secure_cookies);
+  if (!cookie) {
+    co_await writer.send(http::error_response(cookie.error()));
+    co_return;
+  }
+  http::Response response;
+  response.status = 204;
+  response.headers.add("Set-Cookie", *cookie);
+  co_await writer.send(std::move(response));
+}
+
+asio::awaitable<void> WebApp::config(const Principal& who, http::ResponseWriter& writer) {
+  json::array providers;
+  std::string default_model;
+  for (const auto& provider : settings_.providers) {
+    json::array models;
+    for (const auto& model : provider.models) models.emplace_back(model);
+    if (default_model.empty() && !provider.models.empty()) {
+      default_model = provider.id + "/" + provider.models.front();
+    }
+    providers.push_back(
+        json::object{{"id", provider.id}, {"name", provider.name}, {"models", std::move(models)}});
+  }
+  json::object answer{{"providers", std::move(providers)}, {"user", who.user}};
+  if (default_model.empty()) {
+    answer["defaultModel"] = nullptr;
+  } else {
+    answer["defaultModel"] = default_model;
+  }
+  co_await writer.send(http::json_response(200, json::serialize(answer)));
+}
+
+asio::awaitable<void> WebApp::list_chats(const Principal& who, http::ResponseWriter& writer) {
+  auto chats = chats_.list_chats(who.user, 200);
+  if (!chats) {
+    co_await writer.send(http::error_response(chats.error()));
+    co_return;
+  }
+  json::array list;
+  for (const auto& chat : *chats) list.push_back(chat_summary_json(chat));
+  json::object answer{{"chats", std::move(list)}};
+  co_await writer.send(http::json_response(200, json::serialize(answer)));
+}
+
+asio::awaitable<void> WebApp::chat_detail(const Principal& who, const std::string& id,
+                                          http::ResponseWriter& writer) {
+  auto chat = chats_.get_chat(who.user, id);
+  auto messages = chat ? chats_.messages(who.user, id) : Result<std::vector<store::StoredMessage>>();
+  if (!chat || !messages) {
+    Error error = chat ? messages.error() : chat.error();
+    co_await writer.send(http::error_response(error));
+    co_return;
+  }
+  json::object answer = chat_summary_json(*chat);
+  json::array list;
+  for (const auto& message : *messages) list.push_back(ui_message_json(message));
+  answer["messages"] = std::move(list);
+  co_await writer.send(http::json_response(200, json::serialize(answer)));
+}
+
+asio::awaitable<void> WebApp::delete_chat(const Principal& who, const std::string& id,
+                                          http::ResponseWriter& writer) {
+  if (auto active = active_turns_.find(id); active != active_turns_.end()) active->second->abort();
+  auto deleted = chats_.delete_chat(who.user, id);
+  if (!deleted) {
+    co_await writer.send(http::error_response(deleted.error()));
+    co_return;
+  }
+  http::Response response;
+  response.status = 204;
+  co_await writer.send(std::move(response));
+}
+
+const chat::ProviderSettings* WebApp::provider_for(std::string_view model_ref, std::string& model) const {
+  if (settings_.providers.empty()) return nullptr;
+  if (model_ref.empty()) {
+    const auto& first = settings_.providers.front();
+    model = first.models.empty() ? std::string() : first.models.front();
+    return &first;
+  }
+  auto slash = model_ref.find('/');
+  std::string_view id = slash == std::string_view::npos ? model_ref : model_ref.substr(0, slash);
+  for (const auto& provider : settings_.providers) {
+    if (provider.id != id) continue;
+    model = slash == std::string_view::npos ? (provider.models.empty() ? "" : provider.models.front())
+                                            : std::string(model_ref.substr(slash + 1));
+    return &provider;
+  }
+  return nullptr;
+}
+
+asio::awaitable<void> WebApp::discover_models() {
+  for (auto& provider : settings_.providers) {
+    auto models = co_await chat::list_models(provider, settings_.provider_ca_file);
+    if (!models || models->empty()) {
+      spdlog::warn("chat: cannot list the models of {} ({}); offering {}", provider.name,
+                   models ? "empty list" : models.error().message,
+                   provider.models.empty() ? "none" : fmt::format("{}", fmt::join(provider.models, ", ")));
+      continue;
+    }
+    // Configured models stay first (the first is the default); the listed ones follow.
+    for (auto& model : *models) {
+      if (std::find(provider.models.begin(), provider.models.end(), model) == provider.models.end()) {
+        provider.models.push_back(std::move(model));
+      }
+    }
+  }
+}
+
+}  // namespace cellblock::web

@@ -1,0 +1,70 @@
+#pragma once
+// The artifacts app's server side (docs/web-api.md): the embedded web page, login and sessions, the chat
+// turn stream, hand-run cells, conversation history and the user's sandbox files. Runs on the server's
+// executor, like every other handler.
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "chat/provider_settings.h"
+#include "http/exchange.h"
+#include "http/proxy.h"
+#include "store/chat_store.h"
+#include "web/user_sandbox.h"
+#include "web/web_auth.h"
+
+namespace cellblock::web {
+
+struct WebSettings {
+  std::vector<chat::ProviderSettings> providers;
+  std::string provider_ca_file;  // extra trusted CA for providers (tests)
+  bool secure_cookies = false;   // set when served over HTTPS
+};
+
+class WebApp {
+ public:
+  WebApp(WebAuth& auth, store::ChatStore& chats, UserSandboxes& sandboxes, WebSettings settings);
+
+  // True for the paths this app answers: /, /login, /api/…, /assets/… and other embedded files.
+  static bool owns(const http::Request& request);
+  asio::awaitable<void> handle(http::Request& request, http::BodyReader& body, http::ResponseWriter& writer);
+
+  // Asks every provider for its models (replacing the configured lists when that works); call once at start.
+  asio::awaitable<void> discover_models();
+
+ private:
+  asio::awaitable<void> route_api(const Principal& who, http::Request& request, http::BodyReader& body,
+                                  http::ResponseWriter& writer);
+  asio::awaitable<void> serve_asset(const http::Request& request, http::ResponseWriter& writer);
+  asio::awaitable<void> login_link(const http::Request& request, http::ResponseWriter& writer);
+  asio::awaitable<void> login(http::BodyReader& body, http::ResponseWriter& writer);
+  asio::awaitable<void> config(const Principal& who, http::ResponseWriter& writer);
+  asio::awaitable<void> list_chats(const Principal& who, http::ResponseWriter& writer);
+  asio::awaitable<void> chat_detail(const Principal& who, const std::string& id,
+                                    http::ResponseWriter& writer);
+  asio::awaitable<void> delete_chat(const Principal& who, const std::string& id,
+                                    http::ResponseWriter& writer);
+  asio::awaitable<void> chat_turn(const Principal& who, http::BodyReader& body, http::ResponseWriter& writer);
+  asio::awaitable<void> run_cell(const Principal& who, http::BodyReader& body, http::ResponseWriter& writer);
+  asio::awaitable<void> list_files(const Principal& who, const http::Request& request,
+                                   http::ResponseWriter& writer);
+  asio::awaitable<void> upload_file(const Principal& who, http::Request& request, http::BodyReader& body,
+                                    http::ResponseWriter& writer);
+  asio::awaitable<void> download_file(const Principal& who, const http::Request& request,
+                                      http::ResponseWriter& writer);
+
+  const chat::ProviderSettings* provider_for(std::string_view model_ref, std::string& model) const;
+
+  WebAuth& auth_;
+  store::ChatStore& chats_;
+  UserSandboxes& sandboxes_;
+  WebSettings settings_;
+  // Turns streaming now, by chat id: a second turn of one chat waits for none, it is refused.
+  std::map<std::string, std::shared_ptr<http::AbortHandle>, std::less<>> active_turns_;
+};
+
+}  // namespace cellblock::web
