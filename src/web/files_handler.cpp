@@ -84,26 +84,48 @@ Error agent_error(int status, std::string_view body) {
   return Error{code, std::move(message)};
 }
 
+// A checked path in the user's sandbox (created on demand).
+struct SandboxFile {
+  std::string path;
+  SandboxAccess access;
+};
+
+asio::awaitable<Result<SandboxFile>> locate(UserSandboxes& sandboxes, std::string user,
+                                            Result<std::string> path) {
+  if (!path) co_return tl::unexpected(path.error());
+  auto access = co_await sandboxes.acquire(user);
+  if (!access) co_return tl::unexpected(access.error());
+  co_return SandboxFile{std::move(*path), std::move(*access)};
+}
+
+Result<std::string> required_path(const http::Request& request) {
+  auto raw = request.query_value("path");
+  if (!raw) return fail(ErrorCode::kInvalidArgument, "`path` is required");
+  return sandbox_path(*raw);
+}
+
+// envd's /files URL for a path, acting as the sandbox's user.
+std::string envd_files_target(std::string_view path) {
+  return "/files?path=" + url_encode(path) + "&username=" + std::string(kUser);
+}
+
 }  // namespace
 
 asio::awaitable<void> WebApp::list_files(const Principal& who, const http::Request& request,
                                          http::ResponseWriter& writer) {
   auto path = sandbox_path(request.query_value("path").value_or(kHome));
-  if (!path) {
-    co_await writer.send(http::error_response(path.error()));
+  auto file = co_await locate(sandboxes_, who.user, std::move(path));
+  if (!file) {
+    co_await writer.send(http::error_response(file.error()));
     co_return;
   }
-  auto access = co_await sandboxes_.acquire(who.user);
-  if (!access) {
-    co_await writer.send(http::error_response(access.error()));
-    co_return;
-  }
+  const SandboxAccess* access = &file->access;
   http::ClientRequest call =
       UserSandboxes::agent_request(*access, "POST", "/filesystem.Filesystem/ListDir", kEnvdPort);
   call.headers.add("Content-Type", "application/json");
   call.headers.add("Connect-Protocol-Version", "1");
   call.headers.add("Authorization", "Basic " + base64_encode(std::string(kUser) + ":"));
-  json::object rpc{{"path", *path}, {"depth", 1}};
+  json::object rpc{{"path", file->path}, {"depth", 1}};
   call.body = json::serialize(rpc);
   http::ClientOptions options = UserSandboxes::agent_options(*access);
   auto response = co_await http::fetch(std::move(call), options);
@@ -134,30 +156,25 @@ asio::awaitable<void> WebApp::list_files(const Principal& who, const http::Reque
                                      {"modifiedTime", chat::string_field(*entry, "modifiedTime")}});
     }
   }
-  json::object answer{{"path", *path}, {"entries", std::move(entries)}};
+  json::object answer{{"path", file->path}, {"entries", std::move(entries)}};
   co_await writer.send(http::json_response(200, json::serialize(answer)));
 }
 
 asio::awaitable<void> WebApp::upload_file(const Principal& who, http::Request& request,
                                           http::BodyReader& body, http::ResponseWriter& writer) {
-  auto raw = request.query_value("path");
-  auto path =
-      raw ? sandbox_path(*raw) : Result<std::string>(fail(ErrorCode::kInvalidArgument, "`path` is required"));
+  auto path = required_path(request);
   if (path && (path->ends_with("/") || base_name(*path).empty())) {
     path = fail(ErrorCode::kInvalidArgument, "`path` must name a file");
   }
-  if (!path) {
-    co_await writer.send(http::error_response(path.error()));
+  auto file = co_await locate(sandboxes_, who.user, std::move(path));
+  if (!file) {
+    co_await writer.send(http::error_response(file.error()));
     co_return;
   }
-  auto access = co_await sandboxes_.acquire(who.user);
-  if (!access) {
-    co_await writer.send(http::error_response(access.error()));
-    co_return;
-  }
+  const SandboxAccess* access = &file->access;
   // The body streams straight into the sandbox: envd writes it to a temporary file and renames it.
   request.method = "POST";
-  request.target = "/files?path=" + url_encode(*path) + "&username=" + std::string(kUser);
+  request.target = envd_files_target(file->path);
   request.headers.set("Content-Type", "application/octet-stream");
   http::ForwardOptions options;
   options.add_headers.add("E2b-Sandbox-Port", std::to_string(kEnvdPort));
@@ -172,20 +189,15 @@ asio::awaitable<void> WebApp::upload_file(const Principal& who, http::Request& r
 
 asio::awaitable<void> WebApp::download_file(const Principal& who, const http::Request& request,
                                             http::ResponseWriter& writer) {
-  auto raw = request.query_value("path");
-  auto path =
-      raw ? sandbox_path(*raw) : Result<std::string>(fail(ErrorCode::kInvalidArgument, "`path` is required"));
-  if (!path) {
-    co_await writer.send(http::error_response(path.error()));
+  auto path = required_path(request);
+  auto file = co_await locate(sandboxes_, who.user, std::move(path));
+  if (!file) {
+    co_await writer.send(http::error_response(file.error()));
     co_return;
   }
-  auto access = co_await sandboxes_.acquire(who.user);
-  if (!access) {
-    co_await writer.send(http::error_response(access.error()));
-    co_return;
-  }
-  std::string target = "/files?path=" + url_encode(*path) + "&username=" + std::string(kUser);
-  http::ClientRequest call = UserSandboxes::agent_request(*access, "GET", target, kEnvdPort);
+  const SandboxAccess* access = &file->access;
+  http::ClientRequest call =
+      UserSandboxes::agent_request(*access, "GET", envd_files_target(file->path), kEnvdPort);
   http::ClientOptions options = UserSandboxes::agent_options(*access);
   options.abort = access->route.abort;
   auto response = co_await http::fetch(std::move(call), options);
@@ -201,8 +213,8 @@ asio::awaitable<void> WebApp::download_file(const Principal& who, const http::Re
   }
   http::Headers headers;
   headers.add("Content-Type", "application/octet-stream");
-  headers.add("Content-Disposition", "attachment; filename=\"" + header_safe(base_name(*path)) +
-                                         "\"; filename*=UTF-8''" + url_encode(base_name(*path)));
+  headers.add("Content-Disposition", "attachment; filename=\"" + header_safe(base_name(file->path)) +
+                                         "\"; filename*=UTF-8''" + url_encode(base_name(file->path)));
   headers.add("X-Content-Type-Options", "nosniff");
   std::uint64_t length = 0;
   auto declared = (*response)->headers().get("Content-Length");
