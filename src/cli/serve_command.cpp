@@ -127,6 +127,9 @@ int serve(const ServeOptions& options) {
   store::SandboxStore sandboxes_store(*db);
   store::ChatStore chat_store(*db);
   store::SessionStore session_store(*db);
+  if (auto purged = session_store.purge_expired(); !purged) {
+    spdlog::warn("cannot remove expired browser sessions: {}", purged.error().message);
+  }
   if (auto ok = ensure_api_key(keys); !ok) {
     spdlog::critical("API keys: {}", ok.error().message);
     return 1;
