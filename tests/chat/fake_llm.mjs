@@ -42,9 +42,9 @@ function openAiText(content) {
   return content.filter((p) => p && p.type === 'text').map((p) => p.text).join('\n');
 }
 
-// → { prompt, results: [{ isError, text }] } where `prompt` is the latest user turn with text of its own (not a
-// message carrying tool results, nor the image follow-up that comes right after OpenAI tool messages), and
-// `results` are the tool results that came after it, oldest first.
+// → { prompt, results: [{ isError, text }] } where `prompt` is the latest user turn with text of its own (a new
+// prompt may share its message with the previous turn's tool results; the image follow-up that comes right after
+// OpenAI tool messages is not a prompt), and `results` are the tool results that came after it, oldest first.
 export function readConversation(provider, messages) {
   const list = Array.isArray(messages) ? messages : [];
   let promptIndex = -1;
@@ -52,11 +52,11 @@ export function readConversation(provider, messages) {
     const message = list[i];
     if (!message || message.role !== 'user') continue;
     if (provider === 'anthropic') {
-      const hasResult = Array.isArray(message.content) && message.content.some((b) => b && b.type === 'tool_result');
-      if (!hasResult && anthropicText(message.content).trim()) promptIndex = i;
+      if (anthropicText(message.content).trim()) promptIndex = i;
     } else {
+      const figures = Array.isArray(message.content) && message.content.some((p) => p && p.type === 'image_url');
       const afterTool = i > 0 && list[i - 1] && list[i - 1].role === 'tool';
-      if (!afterTool && openAiText(message.content).trim()) promptIndex = i;
+      if (!(afterTool && figures) && openAiText(message.content).trim()) promptIndex = i;
     }
   }
   const prompt = promptIndex >= 0

@@ -2,6 +2,7 @@
 // Views call these; these change the store and emit topics.
 
 import { api, ApiError } from "./api.ts";
+import { asObject } from "./output-util.ts";
 import { isToolPart } from "./stream.ts";
 import { newId, storage, store, type CellRef, type ChatView } from "./state.ts";
 import { streamInto } from "./turn.ts";
@@ -100,7 +101,7 @@ export async function openChat(id: string): Promise<void> {
   try {
     const chat = await api.chat(id);
     if (!view.turn && !view.run) {
-      view.messages = (chat.messages ?? []).map((m) => ({ ...m, status: "done" as const, rev: 1 }));
+      view.messages = (chat.messages ?? []).map(restored);
       const cells = cellsOf(view);
       view.selected = cells.length ? cells[cells.length - 1]!.ref : null;
     }
@@ -113,6 +114,15 @@ export async function openChat(id: string): Promise<void> {
     view.loading = false;
   }
   store.emit("chats", "messages", "preview");
+}
+
+/** A stored message as it ended: the server keeps the finish reason and any error in its metadata. */
+function restored(m: UIMessage): UIMessage {
+  const meta = asObject(m.metadata);
+  const reason = typeof meta.finishReason === "string" ? meta.finishReason : undefined;
+  const status = reason === "interrupted" ? "stopped" : reason === "error" ? "error" : "done";
+  const errors = typeof meta.error === "string" && meta.error ? [meta.error] : undefined;
+  return { ...m, status, finishReason: reason, errors, rev: 1 };
 }
 
 export function retryLoad(): void {

@@ -44,6 +44,7 @@ export function cellStatus(part: ToolPart, messageStatus: MessageStatus | undefi
     case "output-available": {
       if (part.preliminary) return live ? "running" : "interrupted";
       const error = runCodeOutput(part)?.error;
+      if (error && error.name === "KeyboardInterrupt" && messageStatus === "stopped") return "interrupted";
       return error ? "error" : "complete";
     }
     case "output-error":

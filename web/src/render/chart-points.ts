@@ -139,9 +139,11 @@ export function drawPoints(ctx: Ctx, scatter: boolean): Drawn {
       const { se, k } = best as { se: Series; k: number };
       const p = se.pts[k]!;
       hover.append(svg("circle", { cx: sx(p[0]), cy: sy(p[1]), r: 6, fill: se.color, class: "hover-dot" }));
+      // A generic series name ("Line 0") says nothing: the tooltip then shows just the values.
+      const head = isGenericLabel(se.label) ? [] : [tipHead(se.label)];
       ctx.tip.show(
         [
-          tipHead(se.label),
+          ...head,
           tipRow(null, str(c.x_label) || "x", withUnit(rawLabel(xAxis, p[2], p[0]), unitX)),
           tipRow(null, str(c.y_label) || "y", withUnit(rawLabel(yAxis, p[3], p[1]), unitY)),
         ],
@@ -175,6 +177,11 @@ export function drawPoints(ctx: Ctx, scatter: boolean): Drawn {
       Math.min(...shown.map((hit) => sy(hit.se.pts[hit.k]![1]))),
     );
   });
-  const trivial = series.length === 1 && /^(Line|Series) \d+$/.test(series[0]!.label);
+  const trivial = series.length === 1 && isGenericLabel(series[0]!.label);
   return { svg: s, legend: trivial ? [] : series.map((se) => ({ label: se.label, color: se.color, index: se.index, toggles: true })) };
+}
+
+/** Labels matplotlib or this renderer make up when a series has no name of its own. */
+function isGenericLabel(label: string): boolean {
+  return /^(Line|Series) \d+$/.test(label);
 }

@@ -110,6 +110,14 @@ export function createMessageList(): HTMLElement {
   };
   store.on("messages", render);
   store.on("config", render);
+  // A resize (a phone turned, the window narrowed) keeps a reader who was at the end at the end.
+  let pinned = true;
+  scroller.addEventListener("scroll", () => {
+    pinned = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 120;
+  });
+  new ResizeObserver(() => {
+    if (pinned) scroller.scrollTop = scroller.scrollHeight;
+  }).observe(scroller);
 
   // Copy buttons of code blocks (rendered inside markdown HTML).
   inner.addEventListener("click", async (e) => {
