@@ -67,6 +67,7 @@ std::vector<ProviderSettings> providers_from_env(const GetEnv& env) {
     anthropic.base_url = without_trailing_slash(env_or(env, "ANTHROPIC_BASE_URL", kAnthropicDefaultBase));
     anthropic.api_key = *key;
     anthropic.models = split_list(env_or(env, "ANTHROPIC_MODEL", kAnthropicDefaultModel));
+    anthropic.models_named = env("ANTHROPIC_MODEL").has_value();
     providers.push_back(std::move(anthropic));
   }
   auto openai_key = env("OPENAI_API_KEY");
@@ -81,6 +82,7 @@ std::vector<ProviderSettings> providers_from_env(const GetEnv& env) {
     openai.base_url = without_trailing_slash(has_base ? *openai_base : std::string(kOpenAiDefaultBase));
     openai.api_key = has_key ? *openai_key : std::string();
     openai.models = split_list(env_or(env, "OPENAI_MODEL", has_base ? "" : kOpenAiDefaultModel));
+    openai.models_named = env("OPENAI_MODEL").has_value();
     apply_openai_defaults(openai);
     providers.push_back(std::move(openai));
   }
@@ -129,6 +131,7 @@ Result<std::vector<ProviderSettings>> providers_from_file(const std::string& pat
       for (const auto& model : *models) {
         if (model.is_string()) provider.models.emplace_back(model.get_string());
       }
+      provider.models_named = !provider.models.empty();
     }
     if (auto tokens = int_field(*entry, "maxTokens")) provider.max_tokens = static_cast<int>(*tokens);
     if (std::string_view field = string_field(*entry, "maxTokensField"); !field.empty()) {

@@ -24,6 +24,9 @@ struct ProviderSettings {
   std::string base_url;
   std::string api_key;
   std::vector<std::string> models;  // offered when the server cannot list them; the first is the default
+  // The models were named by the operator (ANTHROPIC_MODEL, OPENAI_MODEL, the config file): they stay first.
+  // Otherwise `models` holds a guess that the provider's own list replaces.
+  bool models_named = false;
   int max_tokens = 8192;
   // OpenAI-compatible quirks (llm-and-ui-stream.md §3).
   std::string max_tokens_field = "max_completion_tokens";

@@ -33,6 +33,16 @@ json::object chat_summary_json(const store::ChatSummary& chat) {
                       {"updatedAt", rfc3339(chat.updated_at)}};
 }
 
+// OpenAI's model list also holds embedding, audio, image and moderation models.
+bool not_a_chat_model(const std::string& id) {
+  bool chat = id.starts_with("gpt-") || id.starts_with("chatgpt-") ||
+              (id.size() > 1 && id[0] == 'o' && id[1] >= '1' && id[1] <= '9');
+  bool special = id.find("audio") != std::string::npos || id.find("realtime") != std::string::npos ||
+                 id.find("transcribe") != std::string::npos || id.find("tts") != std::string::npos ||
+                 id.find("image") != std::string::npos || id.find("search") != std::string::npos;
+  return !chat || special;
+}
+
 }  // namespace
 
 WebApp::WebApp(WebAuth& auth, store::ChatStore& chats, UserSandboxes& sandboxes, WebSettings settings)
@@ -263,7 +273,12 @@ asio::awaitable<void> WebApp::discover_models() {
                    provider.models.empty() ? "none" : fmt::format("{}", fmt::join(provider.models, ", ")));
       continue;
     }
-    // Configured models stay first (the first is the default); the listed ones follow.
+    // OpenAI lists every model it has (embeddings, speech, images): only chat models belong in the picker.
+    bool official_openai = provider.base_url.find("api.openai.com") != std::string::npos;
+    if (official_openai) std::erase_if(*models, not_a_chat_model);
+    // Our guess of a default gives way to the provider's own list (Anthropic's is newest first, a local
+    // server lists what it has), except on OpenAI, whose list has no useful order.
+    if (!provider.models_named && !official_openai && !models->empty()) provider.models.clear();
     for (auto& model : *models) {
       if (std::find(provider.models.begin(), provider.models.end(), model) == provider.models.end()) {
         provider.models.push_back(std::move(model));
