@@ -159,10 +159,6 @@ const Asset* find_asset(std::string_view path) {
   return nullptr;
 }
 
-std::span<const Asset> all_assets() {
-  return kAssets;
-}
-
 }  // namespace cellblock::web
 ")
     file(WRITE "${OUTPUT}" "${source}")

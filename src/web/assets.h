@@ -3,7 +3,6 @@
 // The table is generated (web_assets.cpp in the build directory); `cellblock serve` answers `/` and
 // `/assets/*` from it.
 
-#include <span>
 #include <string_view>
 
 namespace cellblock::web {
@@ -18,8 +17,5 @@ struct Asset {
 
 // The asset at `path` (no query string), or nullptr. "/" gives /index.html.
 const Asset* find_asset(std::string_view path);
-
-// Every embedded asset, sorted by path.
-std::span<const Asset> all_assets();
 
 }  // namespace cellblock::web

@@ -34,6 +34,12 @@ json::object chat_summary_json(const store::ChatSummary& chat) {
 }
 
 // OpenAI's model list also holds embedding, audio, image and moderation models.
+// Behind a TLS-terminating proxy the cookie must be Secure; the proxy says so in X-Forwarded-Proto.
+bool served_over_https(const http::Request& request) {
+  auto proto = request.header("X-Forwarded-Proto");
+  return proto && http::iequals(*proto, "https");
+}
+
 bool not_a_chat_model(const std::string& id) {
   bool chat = id.starts_with("gpt-") || id.starts_with("chatgpt-") ||
               (id.size() > 1 && id[0] == 'o' && id[1] >= '1' && id[1] <= '9');
@@ -65,7 +71,7 @@ asio::awaitable<void> WebApp::handle(http::Request& request, http::BodyReader& b
     co_return;
   }
   if (request.path == "/api/login" && request.method == "POST") {
-    co_await login(body, writer);
+    co_await login(request, body, writer);
     co_return;
   }
   auto who = auth_.authenticate(request);
@@ -149,7 +155,7 @@ asio::awaitable<void> WebApp::serve_asset(const http::Request& request, http::Re
 
 asio::awaitable<void> WebApp::login_link(const http::Request& request, http::ResponseWriter& writer) {
   auto token = request.query_value("token");
-  auto cookie = token ? auth_.login(*token, settings_.secure_cookies)
+  auto cookie = token ? auth_.login(*token, served_over_https(request))
                       : Result<std::string>(fail(ErrorCode::kUnauthenticated, "no token"));
   http::Response response;
   if (!cookie) {
@@ -166,14 +172,15 @@ asio::awaitable<void> WebApp::login_link(const http::Request& request, http::Res
   co_await writer.send(std::move(response));
 }
 
-asio::awaitable<void> WebApp::login(http::BodyReader& body, http::ResponseWriter& writer) {
+asio::awaitable<void> WebApp::login(const http::Request& request, http::BodyReader& body,
+                                    http::ResponseWriter& writer) {
   auto object = co_await read_json_object(body, kSmallBodyLimit);
   if (!object) {
     co_await writer.send(http::error_response(object.error()));
     co_return;
   }
   std::string token(string_member(*object, "token"));
-  auto cookie = auth_.login(token, settings_.secure_cookies);
+  auto cookie = auth_.login(token, served_over_https(request));
   if (!cookie) {
     co_await writer.send(http::error_response(cookie.error()));
     co_return;

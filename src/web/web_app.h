@@ -22,7 +22,6 @@ namespace cellblock::web {
 struct WebSettings {
   std::vector<chat::ProviderSettings> providers;
   std::string provider_ca_file;  // extra trusted CA for providers (tests)
-  bool secure_cookies = false;   // set when served over HTTPS
 };
 
 class WebApp {
@@ -41,7 +40,8 @@ class WebApp {
                                   http::ResponseWriter& writer);
   asio::awaitable<void> serve_asset(const http::Request& request, http::ResponseWriter& writer);
   asio::awaitable<void> login_link(const http::Request& request, http::ResponseWriter& writer);
-  asio::awaitable<void> login(http::BodyReader& body, http::ResponseWriter& writer);
+  asio::awaitable<void> login(const http::Request& request, http::BodyReader& body,
+                              http::ResponseWriter& writer);
   asio::awaitable<void> config(const Principal& who, http::ResponseWriter& writer);
   asio::awaitable<void> list_chats(const Principal& who, http::ResponseWriter& writer);
   asio::awaitable<void> chat_detail(const Principal& who, const std::string& id,

@@ -61,8 +61,12 @@ describe('the app API', () => {
     assert.match(setCookie, /^cellblock_session=[0-9a-f]{64}; /);
     assert.match(setCookie, /HttpOnly/);
     assert.match(setCookie, /SameSite=Strict/);
+    assert.doesNotMatch(setCookie, /Secure/);
     const session = await json('/api/session');
     assert.deepEqual(session, { status: 200, body: { user: 'local' } });
+    // Behind a TLS-terminating proxy the cookie is Secure.
+    const proxied = await fetch(app.loginLink, { redirect: 'manual', headers: { 'x-forwarded-proto': 'https' } });
+    assert.match(proxied.headers.get('set-cookie'), /; Secure/);
   });
 
   test('a cross-site request with the cookie is refused; scripts use the API key', async () => {
