@@ -144,6 +144,27 @@ TEST(OpenAiStream, MalformedJsonIsAnErrorNotACrash) {
   EXPECT_EQ(run_all_ways(stream), (std::vector<std::string>{"text Hi", "error invalid_json "}));
 }
 
+// Ollama emits each call whole (name and complete arguments in one chunk) and may report `stop` even though
+// it called a tool: the step is still a tool step.
+TEST(OpenAiStream, WholeCallInOneChunkAsOllamaSendsIt) {
+  constexpr std::string_view stream =
+      "data: "
+      "{\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":[{\"id\":"
+      "\"call_x\",\"index\":0,\"type\":\"function\",\"function\":{\"name\":\"run_code\",\"arguments\":"
+      "\"{\\\"code\\\":\\\"print(1)\\\"}\"}}]},\"finish_reason\":null}]}\n\n"
+      "data: "
+      "{\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":"
+      "\"stop\"}]}\n\n"
+      "data: [DONE]\n\n";
+  std::vector<std::string> expected{
+      "start call_x run_code",
+      "delta call_x {\"code\":\"print(1)\"}",
+      "end call_x run_code {\"code\":\"print(1)\"}",
+      "finish tool-calls stop in=- out=-",
+  };
+  EXPECT_EQ(run_all_ways(stream), expected);
+}
+
 TEST(OpenAiStream, TruncatedBodyIsIncomplete) {
   constexpr std::string_view stream = "data: {\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}\n\n";
   EXPECT_EQ(run_all_ways(stream), (std::vector<std::string>{"text Hi", "error incomplete_stream "}));
