@@ -144,6 +144,7 @@ Result<std::vector<ProviderSettings>> providers_from_file(const std::string& pat
     flag("streamOptions", provider.stream_options);
     flag("parallelToolCalls", provider.parallel_tool_calls_field);
     flag("images", provider.images);
+    flag("tools", provider.native_tools);
     providers.push_back(std::move(provider));
   }
   return providers;

@@ -33,6 +33,8 @@ struct ProviderSettings {
   bool stream_options = true;
   bool parallel_tool_calls_field = true;
   bool images = true;  // whether the model is shown produced PNGs
+  // False for models that cannot call tools: they write a fenced code block instead (fenced_code.h).
+  bool native_tools = true;
   std::string anthropic_version = "2023-06-01";
 };
 
@@ -44,8 +46,8 @@ using GetEnv = std::function<std::optional<std::string>(std::string_view)>;
 std::vector<ProviderSettings> providers_from_env(const GetEnv& env);
 
 // Reads a JSON file {"providers": [{"id","name","kind":"anthropic"|"openai","baseUrl","apiKey"|"apiKeyEnv",
-// "models":[…],"maxTokens","maxTokensField","streamOptions","parallelToolCalls","images"}]}; an error names
-// the file and the field.
+// "models":[…],"maxTokens","maxTokensField","streamOptions","parallelToolCalls","images","tools"}]}; an error
+// names the file and the field.
 Result<std::vector<ProviderSettings>> providers_from_file(const std::string& path, const GetEnv& env);
 
 // The process environment.

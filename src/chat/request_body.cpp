@@ -2,6 +2,7 @@
 
 #include <variant>
 
+#include "chat/fenced_code.h"
 #include "chat/ui_message.h"
 
 namespace cellblock::chat {
@@ -148,6 +149,14 @@ const std::string& run_code_description() {
 }
 
 json::object anthropic_body(const ProviderSettings& provider, const CompletionRequest& request) {
+  if (!provider.native_tools) {
+    json::object body{{"model", request.model},
+                      {"max_tokens", provider.max_tokens},
+                      {"stream", true},
+                      {"system", request.system + fenced_code_instructions(request.allow_tools)},
+                      {"messages", anthropic_messages(provider, without_tool_calls(request.messages))}};
+    return body;
+  }
   json::object tool{
       {"name", kRunCodeTool}, {"description", run_code_description()}, {"input_schema", run_code_schema()}};
   json::object body{{"model", request.model},
@@ -165,16 +174,21 @@ json::object anthropic_body(const ProviderSettings& provider, const CompletionRe
 }
 
 json::object openai_body(const ProviderSettings& provider, const CompletionRequest& request) {
-  json::object function{
-      {"name", kRunCodeTool}, {"description", run_code_description()}, {"parameters", run_code_schema()}};
-  json::object body{
-      {"model", request.model},
-      {"stream", true},
-      {"messages", openai_messages(provider, request)},
-      {"tools", json::array{json::object{{"type", "function"}, {"function", std::move(function)}}}},
-      {"tool_choice", request.allow_tools ? "auto" : "none"}};
+  json::object body{{"model", request.model}, {"stream", true}};
   body[provider.max_tokens_field] = provider.max_tokens;
   if (provider.stream_options) body["stream_options"] = json::object{{"include_usage", true}};
+  if (!provider.native_tools) {
+    CompletionRequest plain = request;
+    plain.system += fenced_code_instructions(request.allow_tools);
+    plain.messages = without_tool_calls(request.messages);
+    body["messages"] = openai_messages(provider, plain);
+    return body;
+  }
+  json::object function{
+      {"name", kRunCodeTool}, {"description", run_code_description()}, {"parameters", run_code_schema()}};
+  body["messages"] = openai_messages(provider, request);
+  body["tools"] = json::array{json::object{{"type", "function"}, {"function", std::move(function)}}};
+  body["tool_choice"] = request.allow_tools ? "auto" : "none";
   if (provider.parallel_tool_calls_field && request.allow_tools) body["parallel_tool_calls"] = false;
   return body;
 }

@@ -5,6 +5,7 @@
 #include <boost/asio/this_coro.hpp>
 
 #include "chat/execution_output.h"
+#include "chat/fenced_code.h"
 #include "chat/provider_client.h"
 #include "chat/ui_message.h"
 #include "chat/ui_message_stream.h"
@@ -45,6 +46,7 @@ class Turn {
   asio::awaitable<void> close_text();
   asio::awaitable<ToolResult> execute(const ToolCall& call);
   asio::awaitable<std::string> finish(std::string reason);
+  asio::awaitable<void> adopt_fenced_code(AssistantMessage& message, int step_number);
 
   TurnInput input_;
   CodeRunner& runner_;
@@ -146,6 +148,16 @@ asio::awaitable<ToolResult> Turn::execute(const ToolCall& call) {
   co_return tool_result_from_output(call.id, *output, input_.provider.images);
 }
 
+// Without native tools the model's fenced block is its run_code call.
+asio::awaitable<void> Turn::adopt_fenced_code(AssistantMessage& message, int step_number) {
+  auto code = first_fenced_code(message.text);
+  if (!code) co_return;
+  ToolCall call{fmt::format("{}-code-{}", input_.message_id, step_number), std::string(kRunCodeTool),
+                boost::json::object{{"code", *code}, {"language", "python"}}};
+  co_await emit(ui::tool_input_available(call.id, call.name, call.input));
+  message.tool_calls.push_back(std::move(call));
+}
+
 asio::awaitable<std::string> Turn::finish(std::string reason) {
   co_await emit(ui::finish(reason));
   co_return reason;
@@ -179,6 +191,7 @@ asio::awaitable<std::string> Turn::run() {
       co_await emit(ui::finish_step());
       co_return co_await finish("error");
     }
+    if (!input_.provider.native_tools && allow_tools) co_await adopt_fenced_code(step->message, step_number);
     std::vector<ToolCall> calls = step->message.tool_calls;
     if (!step->message.text.empty() || !calls.empty()) input_.messages.push_back(step->message);
     if (calls.empty()) {

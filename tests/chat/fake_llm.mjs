@@ -45,26 +45,32 @@ function openAiText(content) {
 // → { prompt, results: [{ isError, text }] } where `prompt` is the latest user turn with text of its own (a new
 // prompt may share its message with the previous turn's tool results; the image follow-up that comes right after
 // OpenAI tool messages is not a prompt), and `results` are the tool results that came after it, oldest first.
+// Without native tools (the server's fenced-code fallback) results come back as user messages with these openings.
+const kPlainResult = /^(Output of the code:|The code raised an error:)/;
+
 export function readConversation(provider, messages) {
   const list = Array.isArray(messages) ? messages : [];
+  const textOf = (message) => (provider === 'anthropic' ? anthropicText(message.content) : openAiText(message.content));
   let promptIndex = -1;
   for (let i = list.length - 1; i >= 0 && promptIndex < 0; i--) {
     const message = list[i];
     if (!message || message.role !== 'user') continue;
-    if (provider === 'anthropic') {
-      if (anthropicText(message.content).trim()) promptIndex = i;
-    } else {
+    const text = textOf(message).trim();
+    if (!text || kPlainResult.test(text)) continue;
+    if (provider === 'openai') {
       const figures = Array.isArray(message.content) && message.content.some((p) => p && p.type === 'image_url');
       const afterTool = i > 0 && list[i - 1] && list[i - 1].role === 'tool';
-      if (!(afterTool && figures) && openAiText(message.content).trim()) promptIndex = i;
+      if (afterTool && figures) continue;
     }
+    promptIndex = i;
   }
-  const prompt = promptIndex >= 0
-    ? (provider === 'anthropic' ? anthropicText(list[promptIndex].content) : openAiText(list[promptIndex].content))
-    : '';
+  const prompt = promptIndex >= 0 ? textOf(list[promptIndex]) : '';
   const results = [];
   for (const message of list.slice(promptIndex + 1)) {
-    if (provider === 'anthropic' && message.role === 'user' && Array.isArray(message.content)) {
+    if (message.role === 'user' && kPlainResult.test(textOf(message).trim())) {
+      const text = textOf(message).trim();
+      results.push({ isError: text.startsWith('The code raised'), text });
+    } else if (provider === 'anthropic' && message.role === 'user' && Array.isArray(message.content)) {
       for (const block of message.content) {
         if (block && block.type === 'tool_result') {
           results.push({ isError: block.is_error === true, text: anthropicText(block.content) });
@@ -168,6 +174,12 @@ export function chooseScript(prompt, results, { rateLimited }) {
     return oneStep(results, call, 'I summarised the data and wrote /home/user/summary.csv.', 'Reading the file failed.');
   }
   if (p.includes('hello')) return { blocks: [text('Hello! I can run Python code for you.')] };
+  // A model without tool support writes its code as a fenced block (the server runs it).
+  if (p.includes('fenced')) {
+    if (results.length === 0) return { blocks: [text("I'll compute it.\n\n```python\nprint(6 * 7)\n```\n")] };
+    const answer = results.at(-1).text.match(/\b(\d+)\b/);
+    return { blocks: [text(`The answer is ${answer ? answer[1] : 'unknown'}.`)] };
+  }
   return piScript(results);
 }
 

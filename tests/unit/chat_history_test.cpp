@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "chat/execution_output.h"
+#include "chat/fenced_code.h"
 #include "chat/request_body.h"
 #include "chat/ui_message.h"
 #include "chat/ui_message_stream.h"
@@ -208,6 +209,44 @@ TEST(ExecutionOutput, TrimMiddleKeepsUtf8Whole) {
   std::string trimmed = trim_middle(text, 51);
   EXPECT_EQ(trimmed.find("\xcf\n"), std::string::npos);
   EXPECT_EQ(strip_ansi("\x1b[1;31mred\x1b[0m plain"), "red plain");
+}
+
+TEST(FencedCode, FindsTheFirstClosedPythonBlock) {
+  EXPECT_EQ(first_fenced_code("Let me see.\n```python\nx = 1\nprint(x)\n```\nDone."), "x = 1\nprint(x)\n");
+  EXPECT_EQ(first_fenced_code("```\nprint(2)\n```"), "print(2)\n");
+  EXPECT_EQ(first_fenced_code("```bash\nls\n```\n```py\nprint(3)\n```"), "print(3)\n");
+  EXPECT_EQ(first_fenced_code("inline ```python not a block```"), std::nullopt);
+  EXPECT_EQ(first_fenced_code("```python\nprint(4)\n"), std::nullopt)
+      << "an unclosed block is still being written";
+  EXPECT_EQ(first_fenced_code("no code here"), std::nullopt);
+}
+
+TEST(FencedCode, ToolCallsBecomeTextAndResultsBecomeUserMessages) {
+  std::vector<ModelMessage> messages{
+      UserMessage{"go"},
+      AssistantMessage{"Running.", {ToolCall{"c1", "run_code", json::object{{"code", "print(1)"}}}}},
+      ToolResultsMessage{{ToolResult{"c1", true, "error: E", {}}}},
+  };
+  auto plain = without_tool_calls(messages);
+  ASSERT_EQ(plain.size(), 3u);
+  const auto& assistant = std::get<AssistantMessage>(plain[1]);
+  EXPECT_TRUE(assistant.tool_calls.empty());
+  EXPECT_NE(assistant.text.find("```python\nprint(1)\n```"), std::string::npos);
+  EXPECT_EQ(std::get<UserMessage>(plain[2]).text, "The code raised an error:\nerror: E");
+
+  ProviderSettings provider;
+  provider.native_tools = false;
+  CompletionRequest request;
+  request.system = "sys";
+  request.messages = messages;
+  json::object body = openai_body(provider, request);
+  EXPECT_FALSE(body.contains("tools"));
+  EXPECT_FALSE(body.contains("tool_choice"));
+  EXPECT_NE(body.at("messages").at(0).at("content").as_string().find("fenced block"), json::string::npos);
+  provider.kind = ProviderKind::kAnthropic;
+  json::object anthropic = anthropic_body(provider, request);
+  EXPECT_FALSE(anthropic.contains("tools"));
+  EXPECT_EQ(anthropic.at("messages").as_array().size(), 3u);
 }
 
 }  // namespace

@@ -87,7 +87,9 @@ class ScriptedRunner : public CodeRunner {
     }
     bool undefined_np =
         code.find("np.") != std::string::npos && code.find("import numpy") == std::string::npos;
-    if (undefined_np || code.find("raise ") != std::string::npos) {
+    if (code.find("6 * 7") != std::string::npos) {
+      output.apply_line(R"({"type":"stdout","text":"42\n"})");
+    } else if (undefined_np || code.find("raise ") != std::string::npos) {
       output.apply_line(
           R"({"type":"error","name":"NameError","value":"name 'np' is not defined","traceback":"Traceback"})");
     } else {
@@ -302,6 +304,23 @@ TEST_P(TurnTest, LastStepForbidsTools) {
   const json::object& last = requests.back().as_object();
   std::string choice = json::serialize(last.at("body").at("tool_choice"));
   EXPECT_NE(choice.find("none"), std::string::npos) << choice;
+}
+
+TEST_P(TurnTest, AModelWithoutToolsRunsItsFencedBlock) {
+  ScriptedRunner runner;
+  ProviderSettings plain = provider();
+  plain.native_tools = false;
+  TurnRun turn = run(plain, "answer with a fenced block", runner);
+  EXPECT_EQ(turn.finish, "stop");
+  ASSERT_EQ(runner.codes.size(), 1u);
+  EXPECT_EQ(runner.codes[0], "print(6 * 7)\n");
+  EXPECT_EQ(turn.count("tool-input-available"), 1) << "the block shows as a cell";
+  EXPECT_NE(turn.text().find("The answer is 42."), std::string::npos) << turn.text();
+  // Neither request offered tools; the output went back as a user message.
+  json::array requests = recorded_requests(fake_->url());
+  const json::object& last = requests.back().as_object();
+  EXPECT_FALSE(last.at("body").as_object().contains("tools"));
+  EXPECT_NE(json::serialize(last.at("body")).find("Output of the code:"), std::string::npos);
 }
 
 INSTANTIATE_TEST_SUITE_P(Providers, TurnTest,
