@@ -185,6 +185,12 @@ asio::awaitable<void> WebApp::chat_turn(const Principal& who, http::BodyReader& 
 
   auto abort = std::make_shared<http::AbortHandle>();
   active_turns_[request->chat_id] = abort;
+  // However the turn ends (an exception included), the conversation takes the next one.
+  struct Release {
+    std::map<std::string, std::shared_ptr<http::AbortHandle>, std::less<>>& turns;
+    std::string id;
+    ~Release() { turns.erase(id); }
+  } release{active_turns_, request->chat_id};
   UiStream stream(writer, abort, persist_to(chats_, user, request->chat_id, input.message_id));
   bool opened = co_await stream.open();
   if (opened) {
@@ -194,7 +200,6 @@ asio::awaitable<void> WebApp::chat_turn(const Principal& who, http::BodyReader& 
     co_await stream.run(run_chat_turn(std::move(input), std::move(runner), stream, abort));
     co_await stream.close();
   }
-  active_turns_.erase(request->chat_id);
 }
 
 asio::awaitable<void> WebApp::run_cell(const Principal& who, http::BodyReader& body,
