@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { startFakeLlm } from '../chat/fake_llm.mjs';
 import { startServer } from '../sdk/serve_harness.mjs';
 
-export async function startApp({ providers = true, poolSize = 1 } = {}) {
-  const fake = await startFakeLlm({ port: 0 });
+export async function startApp({ providers = true, poolSize = 1, delayMs } = {}) {
+  const fake = await startFakeLlm({ port: 0, delayMs });
   const extraArgs = [];
   if (providers) {
     const dir = mkdtempSync(join(tmpdir(), 'cellblock-chat-'));
