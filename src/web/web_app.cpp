@@ -254,18 +254,16 @@ asio::awaitable<void> WebApp::delete_chat(const Principal& who, const std::strin
 }
 
 const chat::ProviderSettings* WebApp::provider_for(std::string_view model_ref, std::string& model) const {
-  if (settings_.providers.empty()) return nullptr;
-  if (model_ref.empty()) {
-    const auto& first = settings_.providers.front();
-    model = first.models.empty() ? std::string() : first.models.front();
-    return &first;
-  }
+  // "<provider>/<model>"; a bare provider id, or nothing at all, means that (the first) provider's default.
   auto slash = model_ref.find('/');
-  std::string_view id = slash == std::string_view::npos ? model_ref : model_ref.substr(0, slash);
+  std::string_view id = model_ref.substr(0, slash);
   for (const auto& provider : settings_.providers) {
-    if (provider.id != id) continue;
-    model = slash == std::string_view::npos ? (provider.models.empty() ? "" : provider.models.front())
-                                            : std::string(model_ref.substr(slash + 1));
+    if (!id.empty() && provider.id != id) continue;
+    if (slash != std::string_view::npos) {
+      model = model_ref.substr(slash + 1);
+    } else {
+      model = provider.models.empty() ? std::string() : provider.models.front();
+    }
     return &provider;
   }
   return nullptr;
