@@ -192,6 +192,10 @@ asio::awaitable<void> WebApp::login(const http::Request& request, http::BodyRead
 }
 
 asio::awaitable<void> WebApp::config(const Principal& who, http::ResponseWriter& writer) {
+  // A local model server started after cellblock: ask again for the models of a provider that offers none.
+  for (auto& provider : settings_.providers) {
+    if (provider.models.empty()) co_await discover(provider);
+  }
   json::array providers;
   std::string default_model;
   for (const auto& provider : settings_.providers) {
@@ -270,26 +274,29 @@ const chat::ProviderSettings* WebApp::provider_for(std::string_view model_ref, s
 }
 
 asio::awaitable<void> WebApp::discover_models() {
-  for (auto& provider : settings_.providers) {
-    auto models = co_await chat::list_models(provider, settings_.provider_ca_file);
-    if (!models || models->empty()) {
-      spdlog::warn("chat: cannot list the models of {} ({}); offering {}", provider.name,
-                   models ? "empty list" : models.error().message,
-                   provider.models.empty() ? "none" : fmt::format("{}", fmt::join(provider.models, ", ")));
-      continue;
-    }
-    // OpenAI lists every model it has (embeddings, speech, images): only chat models belong in the picker.
-    bool official_openai = provider.base_url.find("api.openai.com") != std::string::npos;
-    if (official_openai) std::erase_if(*models, not_a_chat_model);
-    // Our guess of a default gives way to the provider's own list (Anthropic's is newest first, a local
-    // server lists what it has), except on OpenAI, whose list has no useful order.
-    if (!provider.models_named && !official_openai && !models->empty()) provider.models.clear();
-    for (auto& model : *models) {
-      if (std::find(provider.models.begin(), provider.models.end(), model) == provider.models.end()) {
-        provider.models.push_back(std::move(model));
-      }
+  for (auto& provider : settings_.providers) co_await discover(provider);
+}
+
+asio::awaitable<bool> WebApp::discover(chat::ProviderSettings& provider) {
+  auto models = co_await chat::list_models(provider, settings_.provider_ca_file);
+  if (!models || models->empty()) {
+    spdlog::warn("chat: cannot list the models of {} ({}); offering {}", provider.name,
+                 models ? "empty list" : models.error().message,
+                 provider.models.empty() ? "none" : fmt::format("{}", fmt::join(provider.models, ", ")));
+    co_return false;
+  }
+  // OpenAI lists every model it has (embeddings, speech, images): only chat models belong in the picker.
+  bool official_openai = provider.base_url.find("api.openai.com") != std::string::npos;
+  if (official_openai) std::erase_if(*models, not_a_chat_model);
+  // Our guess of a default gives way to the provider's own list (Anthropic's is newest first, a local server
+  // lists what it has), except on OpenAI, whose list has no useful order.
+  if (!provider.models_named && !official_openai && !models->empty()) provider.models.clear();
+  for (auto& model : *models) {
+    if (std::find(provider.models.begin(), provider.models.end(), model) == provider.models.end()) {
+      provider.models.push_back(std::move(model));
     }
   }
+  co_return true;
 }
 
 }  // namespace cellblock::web

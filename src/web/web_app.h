@@ -58,6 +58,8 @@ class WebApp {
                                       http::ResponseWriter& writer);
 
   const chat::ProviderSettings* provider_for(std::string_view model_ref, std::string& model) const;
+  // Asks one provider for its models; false when it could not be asked.
+  asio::awaitable<bool> discover(chat::ProviderSettings& provider);
 
   WebAuth& auth_;
   store::ChatStore& chats_;

@@ -5,6 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
+import { createServer } from 'node:net';
+
+import { startFakeLlm } from '../chat/fake_llm.mjs';
 import { finalOutputs, login, readUiStream, startApp, textOf } from './app_harness.mjs';
 
 const chatId = () => `chat-${Math.random().toString(36).slice(2, 10)}`;
@@ -282,3 +285,39 @@ describe('the app without a provider', () => {
     assert.equal(finalOutputs(run.chunks)[0].results[0].text, '42');
   });
 });
+
+describe('a local model server started after cellblock', () => {
+  let app;
+  let late;
+  after(async () => {
+    await late?.close();
+    await app?.stop();
+  });
+
+  test('its models appear once it runs', async () => {
+    const port = await freePort();
+    app = await startApp({
+      poolSize: 0,
+      providerList: [
+        { id: 'local', kind: 'openai', baseUrl: `http://127.0.0.1:${port}/openai/v1`, apiKey: 'test-key' },
+      ],
+    });
+    const cookie = await login(app);
+    const config = async () => (await fetch(app.url + '/api/config', { headers: { cookie } })).json();
+    assert.deepEqual((await config()).providers[0].models, []);
+    late = await startFakeLlm({ port });
+    assert.deepEqual((await config()).providers[0].models, ['gpt-fake-1']);
+    assert.equal((await config()).defaultModel, 'local/gpt-fake-1');
+  });
+});
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}

@@ -9,10 +9,12 @@ import { join } from 'node:path';
 import { startFakeLlm } from '../chat/fake_llm.mjs';
 import { startServer } from '../sdk/serve_harness.mjs';
 
-export async function startApp({ providers = true, poolSize = 1, delayMs } = {}) {
+export async function startApp({ providers = true, poolSize = 1, delayMs, providerList } = {}) {
   const fake = await startFakeLlm({ port: 0, delayMs });
   const extraArgs = [];
-  if (providers) {
+  if (providerList) {
+    extraArgs.push('--chat-config', writeConfig({ providers: providerList }));
+  } else if (providers) {
     const dir = mkdtempSync(join(tmpdir(), 'cellblock-chat-'));
     const config = join(dir, 'providers.json');
     writeFileSync(config, JSON.stringify({
@@ -41,9 +43,13 @@ export async function startApp({ providers = true, poolSize = 1, delayMs } = {})
 }
 
 function writeEmptyConfig() {
+  return writeConfig({ providers: [] });
+}
+
+function writeConfig(config) {
   const dir = mkdtempSync(join(tmpdir(), 'cellblock-chat-'));
   const path = join(dir, 'providers.json');
-  writeFileSync(path, JSON.stringify({ providers: [] }));
+  writeFileSync(path, JSON.stringify(config));
   return path;
 }
 
