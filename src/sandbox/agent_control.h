@@ -19,9 +19,9 @@ namespace cellblock::sandbox {
 Status wait_for_agent(const std::string& ready_file, std::chrono::milliseconds timeout,
                       const std::function<bool()>& still_alive);
 
-// POST /init {"envVars": env, "accessToken": token} to envd through the socket; expects 204. Runs on the
-// caller's executor (no thread hop: claims from the warm pool must not queue behind boots on the thread
-// pool).
+// POST /init {"envVars": env, "accessToken": token} to envd through the socket (http::fetch); expects 204.
+// Runs on the caller's executor (no thread hop: claims from the warm pool must not queue behind boots on the
+// thread pool).
 boost::asio::awaitable<Status> init_agent(std::string socket_path, std::map<std::string, std::string> env,
                                           std::string access_token);
 
