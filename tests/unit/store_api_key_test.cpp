@@ -1,11 +1,7 @@
 // API keys against a real SQLite file: only hashes are stored, verify/revoke/list/seed behave.
 
-#include <stdlib.h>
 #include <algorithm>
 
-#include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <regex>
 #include <string>
 
@@ -13,22 +9,17 @@
 
 #include "store/api_key_store.h"
 #include "store/migrations.h"
+#include "store_test_support.h"
 
 namespace cellblock::store {
 namespace {
-
-namespace fs = std::filesystem;
 
 constexpr std::int64_t kMinute = 60'000'000'000;
 
 class ApiKeyStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "store-keys-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-    path_ = (dir_ / "state.db").string();
-    auto db = open_state_database(path_);
+    auto db = temp_.open();
     ASSERT_TRUE(db) << db.error().message;
     db_.emplace(std::move(*db));
     keys_.emplace(*db_, [this] { return now_; });
@@ -36,21 +27,9 @@ class ApiKeyStoreTest : public ::testing::Test {
   void TearDown() override {
     keys_.reset();
     db_.reset();
-    fs::remove_all(dir_);
   }
 
-  // Every byte the database has on disk: main file, WAL and shared memory.
-  std::string disk_bytes() const {
-    std::string all;
-    for (const char* suffix : {"", "-wal", "-shm"}) {
-      std::ifstream in(path_ + suffix, std::ios::binary);
-      all.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    }
-    return all;
-  }
-
-  fs::path dir_;
-  std::string path_;
+  testing::TempStateDb temp_{"store-keys"};  // declared first: the directory outlives the database
   std::int64_t now_ = 1'700'000'000'000'000'000;
   std::optional<Database> db_;
   std::optional<ApiKeyStore> keys_;
@@ -74,7 +53,7 @@ TEST_F(ApiKeyStoreTest, ThePlaintextIsNeverWrittenToDisk) {
   ASSERT_TRUE(created);
   ASSERT_TRUE(keys_->verify(created->key));
   ASSERT_TRUE(keys_->seed("operator-supplied-key-0123456789"));
-  std::string bytes = disk_bytes();
+  std::string bytes = temp_.disk_bytes();
   ASSERT_FALSE(bytes.empty());
   EXPECT_EQ(bytes.find(created->key), std::string::npos);
   EXPECT_EQ(bytes.find(created->key.substr(4)), std::string::npos) << "the hex part alone leaked";
@@ -204,7 +183,7 @@ TEST_F(ApiKeyStoreTest, KeysSurviveReopen) {
   ASSERT_TRUE(created);
   keys_.reset();
   db_.reset();
-  auto db = open_state_database(path_);
+  auto db = temp_.open();
   ASSERT_TRUE(db);
   ApiKeyStore reopened(*db);
   auto info = reopened.verify(created->key);

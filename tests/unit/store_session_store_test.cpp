@@ -1,12 +1,7 @@
 // Web sessions against a real SQLite file: only hashes are stored; verify, expiry, revoke and purge behave.
 
-#include <stdlib.h>
-
 #include <cctype>
 #include <chrono>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <limits>
 #include <regex>
 #include <string>
@@ -15,11 +10,11 @@
 
 #include "store/migrations.h"
 #include "store/session_store.h"
+#include "store_test_support.h"
 
 namespace cellblock::store {
 namespace {
 
-namespace fs = std::filesystem;
 using std::chrono::seconds;
 
 constexpr std::int64_t kSecond = 1'000'000'000;
@@ -29,11 +24,7 @@ constexpr seconds kHour{3600};
 class SessionStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "store-sessions-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-    path_ = (dir_ / "state.db").string();
-    auto db = open_state_database(path_);
+    auto db = temp_.open();
     ASSERT_TRUE(db) << db.error().message;
     db_.emplace(std::move(*db));
     sessions_.emplace(*db_, [this] { return now_; });
@@ -41,7 +32,6 @@ class SessionStoreTest : public ::testing::Test {
   void TearDown() override {
     sessions_.reset();
     db_.reset();
-    fs::remove_all(dir_);
   }
 
   std::string create(const std::string& user, seconds lifetime = kHour) {
@@ -59,18 +49,7 @@ class SessionStoreTest : public ::testing::Test {
   std::int64_t last_seen_at() { return db_->query_int64("SELECT last_seen_at FROM web_sessions").value(); }
   std::int64_t rows() { return db_->query_int64("SELECT count(*) FROM web_sessions").value(); }
 
-  // Every byte the database has on disk: main file, WAL and shared memory.
-  std::string disk_bytes() const {
-    std::string all;
-    for (const char* suffix : {"", "-wal", "-shm"}) {
-      std::ifstream in(path_ + suffix, std::ios::binary);
-      all.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    }
-    return all;
-  }
-
-  fs::path dir_;
-  std::string path_;
+  testing::TempStateDb temp_{"store-sessions"};  // declared first: the directory outlives the database
   std::int64_t now_ = 1'700'000'000'000'000'000;
   std::optional<Database> db_;
   std::optional<SessionStore> sessions_;
@@ -91,7 +70,7 @@ TEST_F(SessionStoreTest, CreateReturnsAFreshTokenThatVerifiesToItsUser) {
 TEST_F(SessionStoreTest, TheTokenIsNeverWrittenToDisk) {
   std::string token = create("alice");
   ASSERT_TRUE(sessions_->verify(token));
-  std::string bytes = disk_bytes();
+  std::string bytes = temp_.disk_bytes();
   ASSERT_FALSE(bytes.empty());
   EXPECT_EQ(bytes.find(token), std::string::npos);
   EXPECT_EQ(bytes.find(token.substr(0, 32)), std::string::npos) << "half of the token leaked";
@@ -181,7 +160,7 @@ TEST_F(SessionStoreTest, SessionsSurviveReopen) {
   std::string token = create("alice");
   sessions_.reset();
   db_.reset();
-  auto db = open_state_database(path_);
+  auto db = temp_.open();
   ASSERT_TRUE(db) << db.error().message;
   SessionStore reopened(*db, [this] { return now_; });
   EXPECT_EQ(reopened.verify(token).value(), "alice");

@@ -1,20 +1,15 @@
 // Who may use the app: the login token or an API key buys a session cookie; cookies are parsed strictly and a
 // cross-site request carrying one is refused.
 
-#include <stdlib.h>
-
-#include <filesystem>
 #include <optional>
 
 #include <gtest/gtest.h>
 
-#include "store/migrations.h"
+#include "store_test_support.h"
 #include "web/web_auth.h"
 
 namespace cellblock::web {
 namespace {
-
-namespace fs = std::filesystem;
 
 http::Request request_with(std::initializer_list<std::pair<std::string, std::string>> headers) {
   http::Request request;
@@ -27,25 +22,20 @@ http::Request request_with(std::initializer_list<std::pair<std::string, std::str
 class WebAuthTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "web-auth-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-    auto db = store::open_state_database((dir_ / "state.db").string());
+    auto db = temp_.open();
     ASSERT_TRUE(db) << db.error().message;
     db_.emplace(std::move(*db));
     sessions_.emplace(*db_);
     keys_.emplace(*db_);
     auth_.emplace(*sessions_, *keys_, "login-token-0123456789");
   }
-  void TearDown() override { fs::remove_all(dir_); }
-
   // The session token inside a Set-Cookie value.
   static std::string token_of(const std::string& set_cookie) {
     auto start = set_cookie.find('=') + 1;
     return set_cookie.substr(start, set_cookie.find(';') - start);
   }
 
-  fs::path dir_;
+  store::testing::TempStateDb temp_{"web-auth"};  // declared first: the directory outlives the database
   std::optional<store::Database> db_;
   std::optional<store::SessionStore> sessions_;
   std::optional<store::ApiKeyStore> keys_;
@@ -61,7 +51,8 @@ TEST_F(WebAuthTest, TheLoginTokenBuysAStrictHttpOnlySession) {
   EXPECT_EQ(cookie->find("Secure"), std::string::npos);
   EXPECT_NE(auth_->login("login-token-0123456789", true)->find("; Secure"), std::string::npos);
 
-  auto who = auth_->authenticate(request_with({{"Cookie", "theme=dark; cellblock_session=" + token_of(*cookie)}}));
+  auto who =
+      auth_->authenticate(request_with({{"Cookie", "theme=dark; cellblock_session=" + token_of(*cookie)}}));
   ASSERT_TRUE(who) << who.error().message;
   EXPECT_EQ(who->user, "local");
   EXPECT_FALSE(who->by_api_key);
@@ -82,9 +73,11 @@ TEST_F(WebAuthTest, WrongTokensAndMissingCookiesAreRefused) {
 TEST_F(WebAuthTest, ACrossSiteRequestWithTheCookieIsRefused) {
   auto cookie = auth_->login("login-token-0123456789", false);
   std::string value = "cellblock_session=" + token_of(*cookie);
-  auto same = request_with({{"Cookie", value}, {"Host", "127.0.0.1:3000"}, {"Origin", "http://127.0.0.1:3000"}});
+  auto same =
+      request_with({{"Cookie", value}, {"Host", "127.0.0.1:3000"}, {"Origin", "http://127.0.0.1:3000"}});
   EXPECT_TRUE(auth_->authenticate(same));
-  auto foreign = request_with({{"Cookie", value}, {"Host", "127.0.0.1:3000"}, {"Origin", "https://evil.example"}});
+  auto foreign =
+      request_with({{"Cookie", value}, {"Host", "127.0.0.1:3000"}, {"Origin", "https://evil.example"}});
   EXPECT_EQ(auth_->authenticate(foreign).error().code, ErrorCode::kPermissionDenied);
   auto opaque = request_with({{"Cookie", value}, {"Host", "127.0.0.1:3000"}, {"Origin", "null"}});
   EXPECT_EQ(auth_->authenticate(opaque).error().code, ErrorCode::kPermissionDenied);
