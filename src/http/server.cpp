@@ -365,9 +365,24 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     } catch (const std::exception& e) {
       spdlog::error("connection failed: {}", e.what());
     }
+    co_await linger_close(stream);
     connections.erase(&stream);
+  }
+
+  static constexpr std::chrono::seconds kLingerTime{10};
+
+  // Closing a socket that still holds unread request bytes makes the kernel send a reset, which can destroy a
+  // response the client has not read yet (a 413 answered while the body was still arriving). So half-close,
+  // then discard what the client still sends until it closes or kLingerTime passes. stop() cuts this short.
+  static asio::awaitable<void> linger_close(Stream& stream) {
     beast::error_code ignored;
     stream.socket().shutdown(Protocol::socket::shutdown_send, ignored);
+    stream.expires_after(kLingerTime);
+    char scratch[16384];
+    for (;;) {
+      auto [ec, n] = co_await stream.async_read_some(asio::buffer(scratch), kNoThrow);
+      if (ec) break;
+    }
     stream.socket().close(ignored);
   }
 
