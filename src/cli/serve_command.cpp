@@ -1,8 +1,8 @@
 // `cellblock serve`: one process holding the E2B control plane, the sandbox proxy and the sandboxes.
 
 #include <csignal>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -229,6 +229,7 @@ int serve(const ServeOptions& options) {
     if (error) return;
     spdlog::info("signal {}: stopping (running sandboxes keep running and are reattached at the next start)",
                  signo);
+    web_app.stop();
     server.stop();
     asio::co_spawn(
         io,

@@ -7,7 +7,7 @@
 #include "chat/execution_output.h"
 #include "chat/ui_message_stream.h"
 #include "common/encoding.h"
-#include "web/ui_stream.h"
+#include "web/live_stream.h"
 #include "web/web_app.h"
 #include "web/web_json.h"
 
@@ -86,8 +86,8 @@ std::string title_of(const json::array& parts) {
   return "Files";
 }
 
-UiStream::Persist persist_to(store::ChatStore& chats, std::string user, std::string chat_id,
-                             std::string message_id) {
+LiveStream::Persist persist_to(store::ChatStore& chats, std::string user, std::string chat_id,
+                               std::string message_id) {
   return [&chats, user, chat_id, message_id](const chat::UiMessageBuilder& message) {
     store::StoredMessage stored;
     stored.id = message_id;
@@ -100,35 +100,36 @@ UiStream::Persist persist_to(store::ChatStore& chats, std::string user, std::str
   };
 }
 
+// The work behind a chat turn: it holds what it uses, since it outlives the request that started it.
 asio::awaitable<void> run_chat_turn(chat::TurnInput input, std::unique_ptr<SandboxCodeRunner> runner,
-                                    UiStream& stream, std::shared_ptr<http::AbortHandle> abort) {
-  chat::ChunkSink sink = stream.sink();
-  co_await chat::run_turn(std::move(input), *runner, sink, std::move(abort));
+                                    std::shared_ptr<LiveStream> stream, json::object chat_info) {
+  stream->push(chat::ui::data_part("chat", "", chat_info, true));
+  chat::ChunkSink sink = stream->sink();
+  co_await chat::run_turn(std::move(input), *runner, sink, stream->abort_handle());
 }
 
 // Runs one hand-written cell as a single tool part.
 asio::awaitable<void> run_hand_cell(std::string message_id, chat::RunRequest request,
-                                    std::unique_ptr<SandboxCodeRunner> runner, UiStream& stream,
-                                    std::shared_ptr<http::AbortHandle> abort) {
+                                    std::unique_ptr<SandboxCodeRunner> runner,
+                                    std::shared_ptr<LiveStream> stream) {
   const std::string call_id = "run_" + random_id(16);
-  co_await stream.send(chat::ui::start(message_id));
-  co_await stream.send(chat::ui::start_step());
+  stream->push(chat::ui::start(message_id));
+  stream->push(chat::ui::start_step());
   json::object input{{"code", request.code}, {"language", request.language}, {"title", "Run by hand"}};
-  co_await stream.send(chat::ui::tool_input_available(call_id, chat::kRunCodeTool, input));
+  stream->push(chat::ui::tool_input_available(call_id, chat::kRunCodeTool, input));
   chat::ProgressCallback progress = [&stream, call_id](const json::object& output) -> asio::awaitable<void> {
-    co_await stream.send(chat::ui::tool_output_available(call_id, output, true));
+    stream->push(chat::ui::tool_output_available(call_id, output, true));
+    co_return;
   };
-  auto output = co_await runner->run(std::move(request), progress, abort);
+  auto output = co_await runner->run(std::move(request), progress, stream->abort_handle());
   if (output) {
-    co_await stream.send(chat::ui::tool_output_available(call_id, *output));
+    stream->push(chat::ui::tool_output_available(call_id, *output));
   } else {
-    co_await stream.send(
-        chat::ui::tool_output_error(call_id, "the code could not run: " + output.error().message));
+    stream->push(chat::ui::tool_output_error(call_id, "the code could not run: " + output.error().message));
   }
-  co_await stream.send(chat::ui::finish_step());
-  const std::string_view reason = abort->aborted() ? "interrupted" : "stop";
-  json::object finish = chat::ui::finish(reason);
-  co_await stream.send(finish);
+  stream->push(chat::ui::finish_step());
+  const std::string_view reason = stream->abort_handle()->aborted() ? "interrupted" : "stop";
+  stream->push(chat::ui::finish(reason));
 }
 
 }  // namespace
@@ -154,7 +155,7 @@ asio::awaitable<void> WebApp::chat_turn(const Principal& who, http::BodyReader& 
     problem = fail(ErrorCode::kInvalidArgument, "unknown provider in model '" + request->model_ref + "'");
   } else if (model.empty()) {
     problem = fail(ErrorCode::kInvalidArgument, "choose a model: " + provider->name + " lists none");
-  } else if (active_turns_.contains(request->chat_id)) {
+  } else if (live_turns_.contains(request->chat_id)) {
     problem = fail(ErrorCode::kConflict, "this conversation is still answering: stop it or wait");
   }
   if (!problem) {
@@ -183,23 +184,55 @@ asio::awaitable<void> WebApp::chat_turn(const Principal& who, http::BodyReader& 
   input.message_id = "msg_" + random_id(16);
   input.ca_file = settings_.provider_ca_file;
 
-  auto abort = std::make_shared<http::AbortHandle>();
-  active_turns_[request->chat_id] = abort;
-  // However the turn ends (an exception included), the conversation takes the next one.
-  struct Release {
-    std::map<std::string, std::shared_ptr<http::AbortHandle>, std::less<>>& turns;
-    std::string id;
-    ~Release() { turns.erase(id); }
-  } release{active_turns_, request->chat_id};
-  UiStream stream(writer, abort, persist_to(chats_, user, request->chat_id, input.message_id));
-  bool opened = co_await stream.open();
-  if (opened) {
-    json::object chat_info{{"id", chat->id}, {"title", chat->title}};
-    co_await stream.send(chat::ui::data_part("chat", "", chat_info, true));
-    auto runner = std::make_unique<SandboxCodeRunner>(sandboxes_, user);
-    co_await stream.run(run_chat_turn(std::move(input), std::move(runner), stream, abort));
-    co_await stream.close();
+  // The turn runs on its own: a reload or a lost connection does not stop it, and the page picks it up again
+  // (GET /api/chat/{id}/stream). Stopping takes POST /api/chat/{id}/stop.
+  auto executor = co_await asio::this_coro::executor;
+  auto stream =
+      std::make_shared<LiveStream>(executor, persist_to(chats_, user, request->chat_id, input.message_id));
+  live_turns_[request->chat_id] = LiveTurn{user, stream};
+  json::object chat_info{{"id", chat->id}, {"title", chat->title}};
+  auto runner = std::make_unique<SandboxCodeRunner>(sandboxes_, user);
+  std::function<void()> on_end = [this, id = request->chat_id, weak = std::weak_ptr<LiveStream>(stream)] {
+    auto live = live_turns_.find(id);
+    if (live != live_turns_.end() && live->second.stream == weak.lock()) live_turns_.erase(live);
+  };
+  stream->start(run_chat_turn(std::move(input), std::move(runner), stream, std::move(chat_info)),
+                std::move(on_end));
+  co_await stream->follow(writer);
+}
+
+asio::awaitable<void> WebApp::resume_turn(const Principal& who, const std::string& id,
+                                          http::ResponseWriter& writer) {
+  const LiveTurn* live = live_turn(who, id);
+  if (live == nullptr) {
+    co_await writer.send(no_content());
+    co_return;
   }
+  std::shared_ptr<LiveStream> stream = live->stream;
+  co_await stream->follow(writer);
+}
+
+asio::awaitable<void> WebApp::stop_turn(const Principal& who, const std::string& id,
+                                        http::ResponseWriter& writer) {
+  const LiveTurn* live = live_turn(who, id);
+  if (live == nullptr) {
+    co_await writer.send(
+        http::error_response(ErrorCode::kNotFound, "no answer is streaming in conversation " + id));
+    co_return;
+  }
+  live->stream->abort_handle()->abort();
+  co_await writer.send(no_content());
+}
+
+const WebApp::LiveTurn* WebApp::live_turn(const Principal& who, std::string_view id) const {
+  auto live = live_turns_.find(id);
+  if (live == live_turns_.end()) return nullptr;
+  // A script's API key acts for any userID; a person's session only for themself.
+  return who.by_api_key || live->second.user == who.user ? &live->second : nullptr;
+}
+
+void WebApp::stop() {
+  for (auto& [id, live] : live_turns_) live.stream->abort_handle()->abort();
 }
 
 asio::awaitable<void> WebApp::run_cell(const Principal& who, http::BodyReader& body,
@@ -225,7 +258,7 @@ asio::awaitable<void> WebApp::run_cell(const Principal& who, http::BodyReader& b
   }
   // With a chat id the run joins that conversation (the model sees it next turn).
   const std::string message_id = "msg_" + random_id(16);
-  UiStream::Persist persist = [](const chat::UiMessageBuilder&) {};
+  LiveStream::Persist persist = [](const chat::UiMessageBuilder&) {};
   if (!chat_id.empty()) {
     json::array title_parts{json::object{{"type", "text"}, {"text", request.code}}};
     auto chat = chats_.ensure_chat(user, chat_id, title_of(title_parts), "");
@@ -235,14 +268,13 @@ asio::awaitable<void> WebApp::run_cell(const Principal& who, http::BodyReader& b
     }
     persist = persist_to(chats_, user, chat_id, message_id);
   }
-  auto abort = std::make_shared<http::AbortHandle>();
-  UiStream stream(writer, abort, std::move(persist));
-  bool opened = co_await stream.open();
-  if (opened) {
-    auto runner = std::make_unique<SandboxCodeRunner>(sandboxes_, user);
-    co_await stream.run(run_hand_cell(message_id, std::move(request), std::move(runner), stream, abort));
-    co_await stream.close();
-  }
+  auto executor = co_await asio::this_coro::executor;
+  auto stream = std::make_shared<LiveStream>(executor, std::move(persist));
+  auto runner = std::make_unique<SandboxCodeRunner>(sandboxes_, user);
+  stream->start(run_hand_cell(message_id, std::move(request), std::move(runner), stream), [] {});
+  // A hand run belongs to the request that started it: when the page goes away, the cell is interrupted.
+  bool delivered = co_await stream->follow(writer);
+  if (!delivered) stream->abort_handle()->abort();
 }
 
 }  // namespace cellblock::web

@@ -17,6 +17,12 @@ namespace {
 
 constexpr std::size_t kSmallBodyLimit = 64 * 1024;
 
+// The {id} of "<prefix>{id}<suffix>"; "" when nothing is between them.
+std::string turn_id(std::string_view path, std::string_view prefix, std::string_view suffix) {
+  if (path.size() <= prefix.size() + suffix.size()) return {};
+  return std::string(path.substr(prefix.size(), path.size() - prefix.size() - suffix.size()));
+}
+
 const char* kLoginFailedPage =
     "<!doctype html><meta charset=utf-8><title>cellblock: login failed</title>"
     "<body style=\"font-family:system-ui;max-width:36rem;margin:4rem auto\"><h1>Wrong or expired login "
@@ -87,6 +93,7 @@ asio::awaitable<void> WebApp::route_api(const Principal& who, http::Request& req
   const std::string& path = request.path;
   const std::string& method = request.method;
   constexpr std::string_view kChatPrefix = "/api/chats/";
+  constexpr std::string_view kTurnPrefix = "/api/chat/";  // {id}/stream, {id}/stop
   if (path == "/api/session" && method == "GET") {
     json::object session{{"user", who.user}};
     co_await writer.send(http::json_response(200, json::serialize(session)));
@@ -105,6 +112,10 @@ asio::awaitable<void> WebApp::route_api(const Principal& who, http::Request& req
     co_await delete_chat(who, path.substr(kChatPrefix.size()), writer);
   } else if (path == "/api/chat" && method == "POST") {
     co_await chat_turn(who, body, writer);
+  } else if (path.starts_with(kTurnPrefix) && path.ends_with("/stream") && method == "GET") {
+    co_await resume_turn(who, turn_id(path, kTurnPrefix, "/stream"), writer);
+  } else if (path.starts_with(kTurnPrefix) && path.ends_with("/stop") && method == "POST") {
+    co_await stop_turn(who, turn_id(path, kTurnPrefix, "/stop"), writer);
   } else if (path == "/api/run" && method == "POST") {
     co_await run_cell(who, body, writer);
   } else if (path == "/api/files" && method == "GET") {
@@ -246,15 +257,13 @@ asio::awaitable<void> WebApp::chat_detail(const Principal& who, const std::strin
 
 asio::awaitable<void> WebApp::delete_chat(const Principal& who, const std::string& id,
                                           http::ResponseWriter& writer) {
-  if (auto active = active_turns_.find(id); active != active_turns_.end()) active->second->abort();
+  if (const LiveTurn* live = live_turn(who, id)) live->stream->abort_handle()->abort();
   auto deleted = chats_.delete_chat(who.user, id);
   if (!deleted) {
     co_await writer.send(http::error_response(deleted.error()));
     co_return;
   }
-  http::Response response;
-  response.status = 204;
-  co_await writer.send(std::move(response));
+  co_await writer.send(no_content());
 }
 
 const chat::ProviderSettings* WebApp::provider_for(std::string_view model_ref, std::string& model) const {

@@ -14,6 +14,7 @@
 #include "http/exchange.h"
 #include "http/proxy.h"
 #include "store/chat_store.h"
+#include "web/live_stream.h"
 #include "web/user_sandbox.h"
 #include "web/web_auth.h"
 
@@ -35,7 +36,16 @@ class WebApp {
   // Asks every provider for its models (replacing the configured lists when that works); call once at start.
   asio::awaitable<void> discover_models();
 
+  // Tells every running turn to stop (the server is shutting down).
+  void stop();
+
  private:
+  struct LiveTurn {
+    std::string user;
+    std::shared_ptr<LiveStream> stream;
+  };
+  // The running turn of chat `id` if `who` may see it.
+  const LiveTurn* live_turn(const Principal& who, std::string_view id) const;
   asio::awaitable<void> route_api(const Principal& who, http::Request& request, http::BodyReader& body,
                                   http::ResponseWriter& writer);
   asio::awaitable<void> serve_asset(const http::Request& request, http::ResponseWriter& writer);
@@ -49,6 +59,9 @@ class WebApp {
   asio::awaitable<void> delete_chat(const Principal& who, const std::string& id,
                                     http::ResponseWriter& writer);
   asio::awaitable<void> chat_turn(const Principal& who, http::BodyReader& body, http::ResponseWriter& writer);
+  asio::awaitable<void> resume_turn(const Principal& who, const std::string& id,
+                                    http::ResponseWriter& writer);
+  asio::awaitable<void> stop_turn(const Principal& who, const std::string& id, http::ResponseWriter& writer);
   asio::awaitable<void> run_cell(const Principal& who, http::BodyReader& body, http::ResponseWriter& writer);
   asio::awaitable<void> list_files(const Principal& who, const http::Request& request,
                                    http::ResponseWriter& writer);
@@ -65,8 +78,8 @@ class WebApp {
   store::ChatStore& chats_;
   UserSandboxes& sandboxes_;
   WebSettings settings_;
-  // Turns streaming now, by chat id: a second turn of one chat waits for none, it is refused.
-  std::map<std::string, std::shared_ptr<http::AbortHandle>, std::less<>> active_turns_;
+  // Turns running now, by chat id: a second turn of one chat waits for none, it is refused.
+  std::map<std::string, LiveTurn, std::less<>> live_turns_;
 };
 
 }  // namespace cellblock::web

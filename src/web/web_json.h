@@ -21,6 +21,13 @@ boost::asio::awaitable<Result<boost::json::object>> read_json_object(http::BodyR
 // "" when absent or not a string.
 std::string_view string_member(const boost::json::object& object, std::string_view key);
 
+// 204 No Content.
+inline http::Response no_content() {
+  http::Response response;
+  response.status = 204;
+  return response;
+}
+
 // A stored message as the AI SDK UIMessage {id, role, parts, metadata?}.
 boost::json::object ui_message_json(const store::StoredMessage& message);
 

@@ -11,6 +11,7 @@
 //                        is destroyed mid-stream
 //   "rate limit"         429 with retry-after: 1 the first time per prompt, a plain answer the second time
 //   "sleep" / "long"     run_code printing a number every 0.5 s for 5 minutes (a test stops it)
+//   "count slowly"       run_code printing 0 to 7, one every 0.4 s (about 3 s), then a closing text
 //   "reuse" / "follow"   run_code printing the kernel's `estimate` from an earlier turn, then a summary
 //   "csv"                run_code reading /home/user/<name>.csv (taken from the prompt) with pandas
 //   "hello"              a plain text answer, no tools
@@ -122,6 +123,7 @@ const kPiCode = [
 ].join('\n');
 
 const kSleepCode = 'import time\nfor i in range(600):\n    print(i, flush=True)\n    time.sleep(0.5)';
+const kCountCode = 'import time\nfor i in range(8):\n    print(i, flush=True)\n    time.sleep(0.4)';
 
 function csvCode(path) {
   return [
@@ -162,6 +164,10 @@ export function chooseScript(prompt, results, { rateLimited }) {
   if (p.includes('sleep') || p.includes('long')) {
     const call = { intro: 'Starting a long-running loop.', block: runCode('Long loop', 'Prints a number every half second', kSleepCode) };
     return oneStep(results, call, 'The loop finished.', 'The loop was stopped.');
+  }
+  if (p.includes('count slowly')) {
+    const call = { intro: 'Counting slowly.', block: runCode('Slow count', 'Prints 0 to 7', kCountCode) };
+    return oneStep(results, call, 'Counted to 7.', 'The count was stopped.');
   }
   if (p.includes('reuse') || p.includes('follow')) {
     const call = { intro: 'Reusing the earlier result.',

@@ -200,53 +200,88 @@ describe('the app API', () => {
 
   test('stop interrupts the running cell, keeps what it printed, and the kernel stays usable', async () => {
     const id = chatId();
-    const controller = new AbortController();
-    const response = await turn(id, 'run a long sleep loop', undefined, { signal: controller.signal });
+    const response = await turn(id, 'run a long sleep loop');
     let printed = false;
-    await readUiStream(response, {
+    const { chunks, done } = await readUiStream(response, {
       onChunk: (chunk) => {
-        if (chunk.type === 'tool-output-available' && chunk.preliminary && /\b2\n/.test(chunk.output.stdout)) {
+        if (!printed && chunk.type === 'tool-output-available' && chunk.preliminary && /\b2\n/.test(chunk.output.stdout)) {
           printed = true;
-          controller.abort();
+          call(`/api/chat/${id}/stop`, { method: 'POST' }).then((stopped) => assert.equal(stopped.status, 204));
+        }
+      },
+    });
+    assert.ok(printed);
+    // The stream itself tells the end: the cell's KeyboardInterrupt, then an interrupted finish.
+    assert.ok(done);
+    assert.equal(finalOutputs(chunks)[0].error.name, 'KeyboardInterrupt');
+    assert.deepEqual(chunks.at(-1), { type: 'finish', finishReason: 'interrupted' });
+    // The stored answer says it was interrupted and keeps the output so far.
+    const answer = (await json(`/api/chats/${id}`)).body.messages.at(-1);
+    assert.equal(answer.metadata.finishReason, 'interrupted');
+    const tool = answer.parts.find((p) => p.type === 'tool-run_code');
+    assert.equal(tool.output.error.name, 'KeyboardInterrupt');
+    assert.match(tool.output.stdout, /^0\n1\n2\n/);
+    const again = await call(`/api/chat/${id}/stop`, { method: 'POST' });
+    assert.equal(again.status, 404, 'nothing is left to stop');
+    assert.match((await again.json()).message, /no answer is streaming/);
+
+    const hand = await readUiStream(await call('/api/run', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ chatId: id, code: 'print("still here")' }),
+    }));
+    assert.equal(finalOutputs(hand.chunks)[0].stdout, 'still here\n');
+    const stored = (await json(`/api/chats/${id}`)).body;
+    assert.equal(stored.messages.length, 3, 'the hand-run cell joins the conversation');
+  });
+
+  test('a turn outlives its connection: a reconnect replays what it missed and follows to the end', async () => {
+    const id = chatId();
+    const controller = new AbortController();
+    const first = await turn(id, 'count slowly', undefined, { signal: controller.signal });
+    let messageId;
+    await readUiStream(first, {
+      onChunk: (chunk) => {
+        if (chunk.type === 'start') messageId = chunk.messageId;
+        if (chunk.type === 'tool-output-available' && /^0\n1\n/.test(chunk.output.stdout ?? '')) {
+          controller.abort();  // the page goes away (a reload, a phone asleep)
           return false;
         }
       },
     }).catch((error) => {
       if (error.name !== 'AbortError') throw error;
     });
-    assert.ok(printed);
-    // The stored answer says it was interrupted and keeps the output so far.
-    let detail;
-    for (let i = 0; i < 50; i++) {
-      detail = (await json(`/api/chats/${id}`)).body;
-      if (detail.messages.at(-1)?.metadata?.finishReason) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const answer = detail.messages.at(-1);
-    assert.equal(answer.metadata.finishReason, 'interrupted');
-    const tool = answer.parts.find((p) => p.type === 'tool-run_code');
-    assert.equal(tool.output.error.name, 'KeyboardInterrupt');
-    assert.match(tool.output.stdout, /^0\n1\n2\n/);
+    assert.ok(messageId);
 
-    const again = await readUiStream(await call('/api/run', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ chatId: id, code: 'print("still here")' }),
-    }));
-    assert.equal(finalOutputs(again.chunks)[0].stdout, 'still here\n');
-    const stored = (await json(`/api/chats/${id}`)).body;
-    assert.equal(stored.messages.length, 3, 'the hand-run cell joins the conversation');
+    const resumed = await call(`/api/chat/${id}/stream`);
+    assert.equal(resumed.status, 200);
+    assert.equal(resumed.headers.get('x-vercel-ai-ui-message-stream'), 'v1');
+    const { chunks, done } = await readUiStream(resumed);
+    assert.ok(done);
+    // The replay starts at the beginning of the answer and ends with it: nothing was lost in between.
+    assert.equal(chunks[0].type, 'data-chat');
+    assert.deepEqual(chunks[1], { type: 'start', messageId });
+    assert.equal(finalOutputs(chunks)[0].stdout, '0\n1\n2\n3\n4\n5\n6\n7\n');
+    assert.match(textOf(chunks), /Counting slowly\.[\s\S]*Counted to 7\./);
+    assert.deepEqual(chunks.at(-1), { type: 'finish', finishReason: 'stop' });
+
+    const stored = (await json(`/api/chats/${id}`)).body.messages.at(-1);
+    assert.equal(stored.id, messageId);
+    assert.equal(stored.metadata.finishReason, 'stop');
+    // Nothing is streaming any more: 204, as the AI SDK's resumable streams expect.
+    assert.equal((await call(`/api/chat/${id}/stream`)).status, 204);
+    assert.equal((await call('/api/chat/never-started/stream')).status, 204);
   });
 
   test('a conversation answers one turn at a time', async () => {
     const id = chatId();
-    const controller = new AbortController();
-    const first = await turn(id, 'run a long sleep loop', undefined, { signal: controller.signal });
+    const first = await turn(id, 'run a long sleep loop');
     const second = await turn(id, 'hello');
     assert.equal(second.status, 409);
     assert.match((await second.json()).message, /still answering/);
-    controller.abort();
-    await readUiStream(first).catch(() => {});
+    assert.equal((await call(`/api/chat/${id}/stop`, { method: 'POST' })).status, 204);
+    const { chunks } = await readUiStream(first);
+    assert.deepEqual(chunks.at(-1), { type: 'finish', finishReason: 'interrupted' });
   });
 
   test('deleting a conversation removes it', async () => {

@@ -125,7 +125,7 @@ describe('the artifacts app in a browser', () => {
     });
     page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.stack || e.message}`));
     page.on('requestfailed', (r) => {
-      // Stop aborts the running turn's fetch on purpose.
+      // A reload cuts the running answer's stream on purpose (the server keeps answering).
       if (!(r.url().endsWith('/api/chat') && /ERR_ABORTED/.test(r.failure()?.errorText ?? ''))) {
         consoleErrors.push(`request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText}`);
       }
@@ -406,5 +406,26 @@ describe('the artifacts app in a browser', () => {
     assert.ok(chartBox.x >= 0 && chartBox.x + chartBox.width <= kPhone.width, `the chart fits the phone: ${JSON.stringify(chartBox)}`);
     await shot('7-phone-preview-light');
     await page.setViewportSize(kDesktop);
+  });
+
+  step('8. a reload while the answer streams picks it up where it is, and it runs to its end', async () => {
+    await page.getByTestId('new-chat').click();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=message]').length === 0);
+    await ask('count slowly');
+    await waitForStdout(/^0\n1\n/);
+    const url = page.url();
+    await page.reload();
+    assert.equal(page.url(), url);
+    // The page rejoins the running answer: it is still streaming, Stop is offered, the count goes on.
+    await page.locator('[data-testid=message][data-role=assistant][data-status=streaming]').waitFor();
+    await page.getByTestId('stop-button').waitFor();
+    await waitForStdout(/\b5\n/);
+    await shot('8-rejoined-streaming-desktop');
+    assert.equal(await answered(), 'done');
+    await assistant().getByText('Counted to 7.').waitFor();
+    assert.equal(await page.locator('[data-testid=message][data-role=assistant]').count(), 1, 'one answer, not a copy');
+    assert.equal(await page.getByTestId('tool-card').count(), 1);
+    assert.equal(await stdoutText(), '0\n1\n2\n3\n4\n5\n6\n7\n');
+    await page.getByTestId('send-button').waitFor();
   });
 });

@@ -1,7 +1,7 @@
 // What the user can do: open, create and delete chats, send a message, stop, run code, upload files.
 // Views call these; these change the store and emit topics.
 
-import { api, ApiError } from "./api.ts";
+import { api, ApiError, postStream } from "./api.ts";
 import { asObject } from "./output-util.ts";
 import { isToolPart } from "./stream.ts";
 import { newId, storage, store, type CellRef, type ChatView } from "./state.ts";
@@ -10,6 +10,7 @@ import type { FilePart, Part, ToolPart, UIMessage } from "./types.ts";
 import { toast } from "./ui/toast.ts";
 
 export const HOME = "/home/user";
+const kStopGraceMs = 10_000;
 
 export interface Cell {
   ref: CellRef;
@@ -114,6 +115,44 @@ export async function openChat(id: string): Promise<void> {
     view.loading = false;
   }
   store.emit("chats", "messages", "preview");
+  if (view.loaded && !view.turn) void rejoin(view);
+}
+
+/** Picks up an answer that is still running on the server (the page was reloaded or reopened meanwhile). */
+async function rejoin(view: ChatView): Promise<void> {
+  const controller = new AbortController();
+  view.turn = controller;
+  let res: Response | null = null;
+  try {
+    res = await api.turnStream(view.id, controller.signal);
+  } catch {
+    // no running answer to show; the stored history stands
+  }
+  if (!res) {
+    if (view.turn === controller) view.turn = null;
+    store.emit("composer");
+    return;
+  }
+  const answer: UIMessage = { id: newId(), role: "assistant", parts: [], status: "streaming", rev: 1 };
+  view.messages.push(answer);
+  view.followLatest = true;
+  store.emit("messages", "composer");
+  const replay = res;
+  await streamInto({
+    open: async () => replay,
+    message: answer,
+    signal: controller.signal,
+    onUpdate: () => {
+      // The replay rebuilds the answer from its start: it replaces the copy stored at the last step end.
+      const stored = view.messages.findIndex((m) => m !== answer && m.id === answer.id);
+      if (stored >= 0) view.messages.splice(stored, 1);
+      if (view.followLatest) selectLastCell(view, answer);
+      store.emit("messages", "preview");
+    },
+  });
+  view.turn = null;
+  store.emit("messages", "composer", "preview", "chats");
+  void loadChats();
 }
 
 /** A stored message as it ended: the server keeps the finish reason and any error in its metadata. */
@@ -193,9 +232,9 @@ export async function send(text: string): Promise<boolean> {
   if (!store.chats.some((c) => c.id === view.id)) upsertTitle(view.id, text.trim().split("\n")[0]!.slice(0, 80) || "New chat");
   store.emit("messages", "composer", "chats");
 
+  const body = { id: view.id, messages: [wire(user)], ...(store.model ? { model: store.model } : {}) };
   await streamInto({
-    path: "/api/chat",
-    body: { id: view.id, messages: [wire(user)], ...(store.model ? { model: store.model } : {}) },
+    open: (signal) => postStream("/api/chat", body, signal),
     message: assistant,
     signal: controller.signal,
     onUpdate: () => {
@@ -215,8 +254,19 @@ export async function send(text: string): Promise<boolean> {
   return true;
 }
 
+/** Stops the running answer on the server; its stream then ends with what the interrupted cell printed. */
 export function stop(): void {
-  store.current.turn?.abort();
+  const view = store.current;
+  const turn = view.turn;
+  if (!turn) return;
+  api.stopTurn(view.id).then(
+    // Should the end not arrive, let go of the stream (the server has been told).
+    () => setTimeout(() => view.turn === turn && turn.abort(), kStopGraceMs),
+    (e: Error) => {
+      if (!(e instanceof ApiError && e.status === 404)) toast(`Could not stop the answer: ${e.message}`, "error");
+      turn.abort();
+    },
+  );
 }
 
 // --- running code by hand ------------------------------------------------------------------------
@@ -231,9 +281,9 @@ export async function runCode(code: string, language?: string): Promise<void> {
   view.run = controller;
   store.previewTab = "result";
   store.emit("messages", "preview", "composer");
+  const body = { chatId: view.id, code, ...(language && language !== "python" ? { language } : {}) };
   await streamInto({
-    path: "/api/run",
-    body: { chatId: view.id, code, ...(language && language !== "python" ? { language } : {}) },
+    open: (signal) => postStream("/api/run", body, signal),
     message,
     signal: controller.signal,
     onUpdate: () => {

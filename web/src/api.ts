@@ -81,6 +81,13 @@ export const api = {
     });
     return (await res.json()) as { name: string; path: string; size: number };
   },
+  /** Asks the server to stop the conversation's running answer (404 when none runs). */
+  stopTurn: (id: string) => json<void>("POST", `/api/chat/${encodeURIComponent(id)}/stop`),
+  /** The conversation's running answer, replayed from its start; null when none runs (204). */
+  async turnStream(id: string, signal: AbortSignal): Promise<Response | null> {
+    const res = await request("GET", `/api/chat/${encodeURIComponent(id)}/stream`, { headers: { accept: "text/event-stream" }, signal });
+    return res.status === 204 ? null : res;
+  },
   downloadUrl: (path: string) => `/api/files/download?path=${encodeURIComponent(path)}`,
 };
 

@@ -1,13 +1,14 @@
-// Runs one streaming request (a chat turn or a manual run) and folds its UI message stream into a message.
+// Runs one streaming request (a chat turn, a rejoined one, or a manual run) and folds its UI message stream into
+// a message.
 
-import { ApiError, postStream } from "./api.ts";
+import { ApiError } from "./api.ts";
 import { readEventStream } from "./sse.ts";
 import { MessageReducer, type DataListener } from "./stream.ts";
 import type { UIMessage } from "./types.ts";
 
 export interface StreamOptions {
-  path: string;
-  body: unknown;
+  /** Sends the request (a POST that starts the work, or a GET that rejoins it). */
+  open: (signal: AbortSignal) => Promise<Response>;
   message: UIMessage;
   signal: AbortSignal;
   /** Called after every chunk (the caller coalesces re-renders). */
@@ -21,7 +22,7 @@ export async function streamInto(opts: StreamOptions): Promise<UIMessage> {
   const aborted = () => opts.signal.aborted;
   let res: Response;
   try {
-    res = await postStream(opts.path, opts.body, opts.signal);
+    res = await opts.open(opts.signal);
   } catch (e) {
     if (aborted()) reducer.endWithoutFinish("stopped");
     else reducer.fail(e instanceof ApiError ? e.message : `Request failed: ${(e as Error).message}`);
