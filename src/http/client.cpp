@@ -3,11 +3,6 @@
 // into the caller's buffer, so a chunked or server-sent-event body reaches the caller as each piece arrives.
 #include "http/client.h"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
@@ -25,6 +20,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
 
+#include "http/connector.h"
+
 namespace cellblock::http {
 namespace {
 
@@ -32,9 +29,8 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 namespace ssl = boost::asio::ssl;
 namespace urls = boost::urls;
-using Protocol = asio::generic::stream_protocol;
-// Beast's basic_stream gives every operation on it (and on a TLS layer above it) a deadline.
-using Stream = beast::basic_stream<Protocol, asio::any_io_executor, beast::unlimited_rate_policy>;
+using detail::Protocol;
+using detail::Stream;
 using TlsStream = ssl::stream<Stream&>;
 using ResponseParser = bhttp::response_parser<bhttp::buffer_body>;
 using Clock = std::chrono::steady_clock;
@@ -207,69 +203,30 @@ std::string peer_name(const Target& target, const ClientOptions& options) {
   return host + ":" + std::to_string(target.port);
 }
 
-asio::awaitable<Result<std::vector<Protocol::endpoint>>> resolve(Connection& connection, const Target& target,
-                                                                 Clock::time_point deadline) {
-  std::vector<Protocol::endpoint> endpoints;
-  beast::error_code ec;
-  auto address = asio::ip::make_address(target.host, ec);
-  if (!ec) {
-    endpoints.emplace_back(asio::ip::tcp::endpoint(address, target.port));
-    co_return endpoints;
-  }
-  asio::ip::tcp::resolver resolver(co_await asio::this_coro::executor);
-  connection.wakeup.expires_at(deadline);
-  const std::string service = std::to_string(target.port);
-  auto outcome = co_await (resolver.async_resolve(target.host, service, kNoThrow) ||
-                           connection.wakeup.async_wait(kNoThrow));
-  if (connection.aborted) co_return tl::unexpected(connection.canceled());
-  if (outcome.index() == 1) {
-    co_return fail(ErrorCode::kDeadlineExceeded, "cannot resolve " + target.host + ": timed out");
-  }
-  auto& [resolve_ec, results] = std::get<0>(outcome);
-  if (resolve_ec)
-    co_return fail(ErrorCode::kUnavailable, "cannot resolve " + target.host + ": " + resolve_ec.message());
-  for (const auto& entry : results) endpoints.emplace_back(entry.endpoint());
-  co_return endpoints;
-}
-
-Result<std::vector<Protocol::endpoint>> unix_endpoint(const std::string& path) {
-  if (path.size() >= sizeof(sockaddr_un::sun_path)) {
-    return fail(ErrorCode::kInvalidArgument, "Unix socket path too long: " + path);
-  }
-  return std::vector<Protocol::endpoint>{Protocol::endpoint(asio::local::stream_protocol::endpoint(path))};
-}
-
-// Tries each address in turn until one accepts, all within the deadline.
+// Connects to the URL's host (or to the Unix socket the options name), all within the deadline.
 asio::awaitable<Status> connect(Connection& connection, const Target& target, const ClientOptions& options,
                                 Clock::time_point deadline) {
-  const bool tcp = options.unix_socket.empty();
-  Result<std::vector<Protocol::endpoint>> endpoints;
-  if (tcp) {
-    endpoints = co_await resolve(connection, target, deadline);
-  } else {
-    endpoints = unix_endpoint(options.unix_socket);
-  }
-  if (!endpoints) co_return tl::unexpected(endpoints.error());
-  const std::string what = "cannot connect to " + connection.peer;
-  beast::error_code last = asio::error::host_not_found;
-  for (const auto& endpoint : *endpoints) {
-    connection.socket.expires_at(deadline);
-    auto [ec] = co_await connection.socket.async_connect(endpoint, kNoThrow);
-    connection.socket.expires_never();
-    if (connection.aborted) co_return tl::unexpected(connection.canceled());
-    if (!ec) {
-      if (tcp) {
-        int one = 1;
-        ::setsockopt(connection.socket.socket().native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  Upstream to;
+  to.unix_path = options.unix_socket;
+  to.host = target.host;
+  to.port = target.port;
+  auto opened = co_await detail::open_connection(connection.socket, to, deadline, connection.wakeup);
+  if (opened) co_return Status{};
+  if (connection.aborted) co_return tl::unexpected(connection.canceled());
+  const detail::ConnectFailure& why = opened.error();
+  switch (why.step) {
+    case detail::ConnectFailure::Step::kSocketPath:
+      co_return fail(ErrorCode::kInvalidArgument, "Unix socket path too long: " + options.unix_socket);
+    case detail::ConnectFailure::Step::kResolve:
+      if (why.ec == beast::error::timeout) {
+        co_return fail(ErrorCode::kDeadlineExceeded, "cannot resolve " + target.host + ": timed out");
       }
-      co_return Status{};
-    }
-    last = ec;
-    if (ec == beast::error::timeout) break;  // the deadline covers every address
-    beast::error_code ignored;
-    connection.socket.socket().close(ignored);
+      co_return fail(ErrorCode::kUnavailable, "cannot resolve " + target.host + ": " + why.ec.message());
+    case detail::ConnectFailure::Step::kConnect:
+      break;
   }
-  co_return tl::unexpected(connection.failure(what, last, options.connect_timeout));
+  co_return tl::unexpected(
+      connection.failure("cannot connect to " + connection.peer, why.ec, options.connect_timeout));
 }
 
 // Prepares certificate checks before connecting, so a bad CA file fails without touching the network.

@@ -3,11 +3,6 @@
 // field in them was already validated by the server's parser.
 #include "http/proxy.h"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-
 #include <array>
 #include <cstdio>
 #include <optional>
@@ -17,6 +12,8 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+
+#include "http/connector.h"
 
 namespace cellblock::http {
 
@@ -61,8 +58,8 @@ namespace {
 
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
-using Protocol = asio::generic::stream_protocol;
-using Stream = beast::basic_stream<Protocol, asio::any_io_executor, beast::unlimited_rate_policy>;
+using detail::Protocol;
+using detail::Stream;
 using ResponseParser = bhttp::response_parser<bhttp::buffer_body>;
 using namespace asio::experimental::awaitable_operators;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
@@ -173,60 +170,24 @@ Headers response_headers(const bhttp::response_header<>& header) {
   return headers;
 }
 
-Result<std::vector<Protocol::endpoint>> unix_endpoint(const std::string& path) {
-  if (path.size() >= sizeof(sockaddr_un::sun_path)) {
-    return fail(ErrorCode::kSandboxUnavailable, "upstream socket path too long: " + path);
-  }
-  return std::vector<Protocol::endpoint>{Protocol::endpoint(asio::local::stream_protocol::endpoint(path))};
-}
-
-asio::awaitable<Result<std::vector<Protocol::endpoint>>> tcp_endpoints(const Upstream& upstream) {
-  std::vector<Protocol::endpoint> endpoints;
-  beast::error_code ec;
-  auto address = asio::ip::make_address(upstream.host, ec);
-  if (!ec) {
-    endpoints.emplace_back(asio::ip::tcp::endpoint(address, upstream.port));
-    co_return endpoints;
-  }
-  asio::ip::tcp::resolver resolver(co_await asio::this_coro::executor);
-  auto [resolve_ec, results] =
-      co_await resolver.async_resolve(upstream.host, std::to_string(upstream.port), kNoThrow);
-  if (resolve_ec) {
-    co_return fail(ErrorCode::kSandboxUnavailable,
-                   "cannot resolve upstream " + upstream.host + ": " + resolve_ec.message());
-  }
-  for (const auto& entry : results) endpoints.emplace_back(entry.endpoint());
-  co_return endpoints;
-}
-
 asio::awaitable<Status> connect(Stream& stream, const Upstream& upstream, std::chrono::seconds timeout) {
+  asio::steady_timer wakeup(stream.get_executor());
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto opened = co_await detail::open_connection(stream, upstream, deadline, wakeup);
+  if (opened) co_return Status{};
+  const detail::ConnectFailure& why = opened.error();
+  switch (why.step) {
+    case detail::ConnectFailure::Step::kSocketPath:
+      co_return fail(ErrorCode::kSandboxUnavailable, "upstream socket path too long: " + upstream.unix_path);
+    case detail::ConnectFailure::Step::kResolve:
+      co_return fail(ErrorCode::kSandboxUnavailable,
+                     "cannot resolve upstream " + upstream.host + ": " + why.ec.message());
+    case detail::ConnectFailure::Step::kConnect:
+      break;
+  }
   const bool tcp = upstream.unix_path.empty();
-  // g++ 12 mishandles a co_await inside a conditional expression (a double free): branch instead.
-  Result<std::vector<Protocol::endpoint>> endpoints;
-  if (tcp) {
-    endpoints = co_await tcp_endpoints(upstream);
-  } else {
-    endpoints = unix_endpoint(upstream.unix_path);
-  }
-  if (!endpoints) co_return tl::unexpected(endpoints.error());
   const std::string name = tcp ? upstream.host + ":" + std::to_string(upstream.port) : upstream.unix_path;
-  beast::error_code last = asio::error::host_not_found;
-  for (const auto& endpoint : *endpoints) {
-    stream.expires_after(timeout);
-    auto [ec] = co_await stream.async_connect(endpoint, kNoThrow);
-    stream.expires_never();
-    if (!ec) {
-      if (tcp) {
-        int one = 1;
-        ::setsockopt(stream.socket().native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      }
-      co_return Status{};
-    }
-    last = ec;
-    beast::error_code ignored;
-    stream.socket().close(ignored);
-  }
-  co_return fail(ErrorCode::kSandboxUnavailable, "cannot connect to " + name + ": " + last.message());
+  co_return fail(ErrorCode::kSandboxUnavailable, "cannot connect to " + name + ": " + why.ec.message());
 }
 
 // The state one forward() shares between its request and response halves.

@@ -274,6 +274,24 @@ TEST_F(ClientTest, RefusedConnectionIsUnavailableAndNamesTheAddress) {
   EXPECT_NE(outcome.error->message.find(options.unix_socket), std::string::npos) << outcome.error->message;
 }
 
+TEST_F(ClientTest, UnknownHostsAndOverlongSocketPathsFailBeforeConnecting) {
+  // RFC 6761: names under .invalid never resolve.
+  Outcome outcome = run(fetch_all(get("http://no-such-host.invalid/")));
+  ASSERT_TRUE(outcome.error);
+  EXPECT_TRUE(outcome.error->code == ErrorCode::kUnavailable ||
+              outcome.error->code == ErrorCode::kDeadlineExceeded);
+  EXPECT_NE(outcome.error->message.find("cannot resolve no-such-host.invalid"), std::string::npos)
+      << outcome.error->message;
+
+  ClientOptions options;
+  options.unix_socket = dir_ + "/" + std::string(200, 's') + ".sock";
+  outcome = run(fetch_all(get("http://agent/"), options));
+  ASSERT_TRUE(outcome.error);
+  EXPECT_EQ(outcome.error->code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(outcome.error->message.find("Unix socket path too long"), std::string::npos)
+      << outcome.error->message;
+}
+
 TEST_F(ClientTest, StalledServerHitsTheIdleTimeout) {
   ClientOptions options;
   options.idle_timeout = 100ms;
