@@ -24,6 +24,7 @@
 #include "sandbox/sandbox_manager.h"
 #include "store/api_key_store.h"
 #include "store/chat_store.h"
+#include "store/kernel_store.h"
 #include "store/migrations.h"
 #include "store/sandbox_store.h"
 #include "store/session_store.h"
@@ -126,6 +127,7 @@ int serve(const ServeOptions& options) {
   store::ApiKeyStore keys(*db);
   store::SandboxStore sandboxes_store(*db);
   store::ChatStore chat_store(*db);
+  store::KernelStore kernel_store(*db);
   store::SessionStore session_store(*db);
   if (auto purged = session_store.purge_expired(); !purged) {
     spdlog::warn("cannot remove expired browser sessions: {}", purged.error().message);
@@ -188,7 +190,8 @@ int serve(const ServeOptions& options) {
   web::WebSettings web_settings;
   web_settings.providers = std::move(*providers);
   web_settings.provider_ca_file = options.provider_ca_file;
-  web::WebApp web_app(web_auth, chat_store, user_sandboxes, std::move(web_settings));
+  web::ChatKernels chat_kernels(kernel_store, manager);
+  web::WebApp web_app(web_auth, chat_store, user_sandboxes, chat_kernels, std::move(web_settings));
   http::Server server(io.get_executor());
   auto handler = [&](http::Request& request, http::BodyReader& body,
                      http::ResponseWriter& writer) -> asio::awaitable<void> {

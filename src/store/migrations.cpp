@@ -9,7 +9,7 @@ namespace cellblock::store {
 namespace {
 
 // Append only: never edit a migration that has shipped. Timestamps are unix nanoseconds.
-constexpr std::array<std::string_view, 2> kMigrations = {
+constexpr std::array<std::string_view, 3> kMigrations = {
     R"sql(
 CREATE TABLE api_keys (
   id           TEXT PRIMARY KEY,
@@ -90,6 +90,17 @@ CREATE TABLE web_sessions (
   last_seen_at INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX web_sessions_expires ON web_sessions(expires_at);
+)sql",
+    // 3: each conversation's own kernel (a code-interpreter context in the user's sandbox).
+    R"sql(
+CREATE TABLE chat_kernels (
+  chat_id    TEXT PRIMARY KEY REFERENCES chats(id) ON DELETE CASCADE,
+  sandbox_id TEXT NOT NULL,
+  context_id TEXT NOT NULL,
+  used_at    INTEGER NOT NULL
+) STRICT;
+-- A sandbox's kernels by last use: the least recently used one is removed first.
+CREATE INDEX chat_kernels_sandbox_used ON chat_kernels(sandbox_id, used_at);
 )sql",
 };
 

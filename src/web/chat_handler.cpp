@@ -191,7 +191,7 @@ asio::awaitable<void> WebApp::chat_turn(const Principal& who, http::BodyReader& 
       std::make_shared<LiveStream>(executor, persist_to(chats_, user, request->chat_id, input.message_id));
   live_turns_[request->chat_id] = LiveTurn{user, stream};
   json::object chat_info{{"id", chat->id}, {"title", chat->title}};
-  auto runner = std::make_unique<SandboxCodeRunner>(sandboxes_, user);
+  auto runner = std::make_unique<SandboxCodeRunner>(sandboxes_, kernels_, user, request->chat_id);
   std::function<void()> on_end = [this, id = request->chat_id, weak = std::weak_ptr<LiveStream>(stream)] {
     auto live = live_turns_.find(id);
     if (live != live_turns_.end() && live->second.stream == weak.lock()) live_turns_.erase(live);
@@ -270,7 +270,7 @@ asio::awaitable<void> WebApp::run_cell(const Principal& who, http::BodyReader& b
   }
   auto executor = co_await asio::this_coro::executor;
   auto stream = std::make_shared<LiveStream>(executor, std::move(persist));
-  auto runner = std::make_unique<SandboxCodeRunner>(sandboxes_, user);
+  auto runner = std::make_unique<SandboxCodeRunner>(sandboxes_, kernels_, user, chat_id);
   stream->start(run_hand_cell(message_id, std::move(request), std::move(runner), stream), [] {});
   // A hand run belongs to the request that started it: when the page goes away, the cell is interrupted.
   bool delivered = co_await stream->follow(writer);

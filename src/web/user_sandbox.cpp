@@ -9,6 +9,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "chat/execution_output.h"
+#include "web/chat_kernels.h"
 
 namespace cellblock::web {
 
@@ -33,7 +34,38 @@ json::object bounded(const json::object& output, std::size_t limit) {
   return copy;
 }
 
+bool is_python(std::string_view language) {
+  return language == "python" || language == "python3" || language == "py" || language == "Python";
+}
+
+// Starts running `request` in the kernel `context_id`, or in the language's default kernel when that is
+// empty.
+asio::awaitable<Result<std::unique_ptr<http::ClientResponse>>> start_execute(
+    const SandboxAccess& access, const chat::RunRequest& request, const std::string& context_id,
+    std::shared_ptr<http::AbortHandle> cut) {
+  http::ClientRequest call = UserSandboxes::agent_request(access, "POST", "/execute", kInterpreterPort);
+  call.headers.add("Content-Type", "application/json");
+  json::object body{{"code", request.code}};
+  if (context_id.empty()) {
+    body["language"] = request.language;
+  } else {
+    body["context_id"] = context_id;
+  }
+  call.body = json::serialize(body);
+  http::ClientOptions options = UserSandboxes::agent_options(access);
+  options.abort = std::move(cut);
+  co_return co_await http::fetch(std::move(call), options);
+}
+
 }  // namespace
+
+asio::awaitable<void> wait_while_busy(const std::set<std::string>& busy, const std::string& key) {
+  asio::steady_timer pause(co_await asio::this_coro::executor);
+  for (int waited = 0; busy.contains(key) && waited < 1200; ++waited) {
+    pause.expires_after(std::chrono::milliseconds(100));
+    co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
 
 UserSandboxes::UserSandboxes(sandbox::SandboxManager& manager, std::string template_name,
                              std::chrono::seconds keep_alive)
@@ -57,11 +89,7 @@ asio::awaitable<Result<SandboxAccess>> UserSandboxes::find(const std::string& us
 
 asio::awaitable<Result<SandboxAccess>> UserSandboxes::acquire(const std::string& user) {
   // Another request of this user may be creating the sandbox right now: wait for it instead of making two.
-  asio::steady_timer pause(co_await asio::this_coro::executor);
-  for (int waited = 0; creating_.contains(user) && waited < 1200; ++waited) {
-    pause.expires_after(std::chrono::milliseconds(100));
-    co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
-  }
+  co_await wait_while_busy(creating_, user);
   auto found = co_await find(user);
   if (found || found.error().code != ErrorCode::kNotFound) co_return found;
   sandbox::CreateCommand command;
@@ -106,13 +134,21 @@ asio::awaitable<Result<json::object>> SandboxCodeRunner::run(chat::RunRequest re
   if (abort) by_user = abort->on_abort([cut] { cut->abort(); });
   auto by_kill = access->route.abort->on_abort([cut] { cut->abort(); });
 
-  http::ClientRequest call = UserSandboxes::agent_request(*access, "POST", "/execute", kInterpreterPort);
-  call.headers.add("Content-Type", "application/json");
-  json::object body{{"code", request.code}, {"language", request.language}};
-  call.body = json::serialize(body);
-  http::ClientOptions options = UserSandboxes::agent_options(*access);
-  options.abort = cut;
-  auto response = co_await http::fetch(std::move(call), options);
+  const bool own_kernel = !chat_id_.empty() && is_python(request.language);
+  std::string context_id;
+  if (own_kernel) {
+    auto context = co_await kernels_.context_for(*access, chat_id_);
+    if (!context) co_return tl::unexpected(context.error());
+    context_id = std::move(*context);
+  }
+  auto response = co_await start_execute(*access, request, context_id, cut);
+  if (response && (*response)->status() == 404 && own_kernel) {
+    // The sandbox no longer knows the chat's kernel (its agent restarted): start a fresh one.
+    kernels_.forget(chat_id_);
+    auto context = co_await kernels_.context_for(*access, chat_id_);
+    if (!context) co_return tl::unexpected(context.error());
+    response = co_await start_execute(*access, request, *context, cut);
+  }
   if (!response) co_return tl::unexpected(response.error());
   if ((*response)->status() != 200) {
     auto text = co_await (*response)->read_all(64 * 1024);

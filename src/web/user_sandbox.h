@@ -46,17 +46,25 @@ class UserSandboxes {
   std::set<std::string> creating_;  // users whose sandbox is being created (one at a time per user)
 };
 
-// Runs run_code cells in a user's sandbox kernel through the agent's /execute NDJSON stream.
+// Waits while `key` is in `busy` (another request is making the same thing), at most two minutes.
+asio::awaitable<void> wait_while_busy(const std::set<std::string>& busy, const std::string& key);
+
+class ChatKernels;
+
+// Runs run_code cells in a user's sandbox through the agent's /execute NDJSON stream: Python cells of a chat
+// in that chat's own kernel, anything else in the sandbox's default kernel for the language.
 class SandboxCodeRunner : public chat::CodeRunner {
  public:
-  SandboxCodeRunner(UserSandboxes& sandboxes, std::string user)
-      : sandboxes_(sandboxes), user_(std::move(user)) {}
+  SandboxCodeRunner(UserSandboxes& sandboxes, ChatKernels& kernels, std::string user, std::string chat_id)
+      : sandboxes_(sandboxes), kernels_(kernels), user_(std::move(user)), chat_id_(std::move(chat_id)) {}
   asio::awaitable<Result<boost::json::object>> run(chat::RunRequest request, chat::ProgressCallback progress,
                                                    std::shared_ptr<http::AbortHandle> abort) override;
 
  private:
   UserSandboxes& sandboxes_;
+  ChatKernels& kernels_;
   std::string user_;
+  std::string chat_id_;  // empty: no conversation (the default kernel)
 };
 
 inline constexpr int kEnvdPort = 49983;

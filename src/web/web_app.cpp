@@ -57,8 +57,9 @@ bool not_a_chat_model(const std::string& id) {
 
 }  // namespace
 
-WebApp::WebApp(WebAuth& auth, store::ChatStore& chats, UserSandboxes& sandboxes, WebSettings settings)
-    : auth_(auth), chats_(chats), sandboxes_(sandboxes), settings_(std::move(settings)) {}
+WebApp::WebApp(WebAuth& auth, store::ChatStore& chats, UserSandboxes& sandboxes, ChatKernels& kernels,
+               WebSettings settings)
+    : auth_(auth), chats_(chats), sandboxes_(sandboxes), kernels_(kernels), settings_(std::move(settings)) {}
 
 bool WebApp::owns(const http::Request& request) {
   const std::string& path = request.path;
@@ -257,7 +258,12 @@ asio::awaitable<void> WebApp::chat_detail(const Principal& who, const std::strin
 
 asio::awaitable<void> WebApp::delete_chat(const Principal& who, const std::string& id,
                                           http::ResponseWriter& writer) {
+  if (auto owned = chats_.get_chat(who.user, id); !owned) {
+    co_await writer.send(http::error_response(owned.error()));
+    co_return;
+  }
   if (const LiveTurn* live = live_turn(who, id)) live->stream->abort_handle()->abort();
+  co_await kernels_.remove(id);
   auto deleted = chats_.delete_chat(who.user, id);
   if (!deleted) {
     co_await writer.send(http::error_response(deleted.error()));

@@ -14,6 +14,7 @@
 #include "http/exchange.h"
 #include "http/proxy.h"
 #include "store/chat_store.h"
+#include "web/chat_kernels.h"
 #include "web/live_stream.h"
 #include "web/user_sandbox.h"
 #include "web/web_auth.h"
@@ -27,7 +28,8 @@ struct WebSettings {
 
 class WebApp {
  public:
-  WebApp(WebAuth& auth, store::ChatStore& chats, UserSandboxes& sandboxes, WebSettings settings);
+  WebApp(WebAuth& auth, store::ChatStore& chats, UserSandboxes& sandboxes, ChatKernels& kernels,
+         WebSettings settings);
 
   // True for the paths this app answers: /, /login, /api/…, /assets/… and other embedded files.
   static bool owns(const http::Request& request);
@@ -77,6 +79,7 @@ class WebApp {
   WebAuth& auth_;
   store::ChatStore& chats_;
   UserSandboxes& sandboxes_;
+  ChatKernels& kernels_;
   WebSettings settings_;
   // Turns running now, by chat id: a second turn of one chat waits for none, it is refused.
   std::map<std::string, LiveTurn, std::less<>> live_turns_;

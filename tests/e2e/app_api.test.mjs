@@ -273,6 +273,32 @@ describe('the app API', () => {
     assert.equal((await call('/api/chat/never-started/stream')).status, 204);
   });
 
+  test('each conversation has its own kernel; files are shared; the least recently used kernel goes first', async () => {
+    const run = async (chatId, code) => {
+      const { chunks } = await readUiStream(await call('/api/run', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ chatId, code }),
+      }));
+      return finalOutputs(chunks)[0];
+    };
+    const ids = [chatId(), chatId(), chatId(), chatId(), chatId()];
+    assert.equal((await run(ids[0], 'secret = "first"\nopen("/home/user/shared.txt", "w").write("from the first")')).error, null);
+    const other = await run(ids[1], 'print(open("/home/user/shared.txt").read())\nprint(secret)');
+    assert.equal(other.stdout, 'from the first\n', 'files are shared by the conversations');
+    assert.equal(other.error.name, 'NameError', 'variables are not');
+    assert.equal((await run(ids[0], 'print(secret)')).stdout, 'first\n');
+
+    // Four kernels per sandbox: a fifth conversation shuts down the one used least recently (ids[1]).
+    for (const id of ids.slice(2)) assert.equal((await run(id, `mine = ${JSON.stringify(id)}`)).error, null);
+    assert.equal((await run(ids[0], 'print(secret)')).stdout, 'first\n');
+    assert.equal((await run(ids[4], 'print(mine)')).stdout, `${ids[4]}\n`);
+    const evicted = await run(ids[1], 'print(secret)');
+    assert.equal(evicted.error.name, 'NameError', 'the evicted conversation starts a fresh kernel');
+    // Deleting a conversation shuts its kernel down with it.
+    assert.equal((await call(`/api/chats/${ids[4]}`, { method: 'DELETE' })).status, 204);
+  });
+
   test('a conversation answers one turn at a time', async () => {
     const id = chatId();
     const first = await turn(id, 'run a long sleep loop');

@@ -1,0 +1,51 @@
+#pragma once
+// Each conversation has its own kernel: a code-interpreter context in the user's sandbox, so one
+// conversation's variables never show up in another while their files stay shared (/home/user). Which context
+// serves a chat is kept in SQLite, so a conversation finds its variables again after the server restarts. A
+// sandbox keeps at most kMaxKernels of them; past that the least recently used one is removed, and its
+// conversation starts a fresh kernel when it runs code again. A kernel takes about a second to start, so each
+// sandbox keeps one spare, started in the background, for the next conversation.
+
+#include <cstddef>
+#include <map>
+#include <set>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "common/error.h"
+#include "sandbox/sandbox_manager.h"
+#include "store/kernel_store.h"
+#include "web/user_sandbox.h"
+
+namespace cellblock::web {
+
+class ChatKernels {
+ public:
+  static constexpr std::size_t kMaxKernels = 4;
+
+  ChatKernels(store::KernelStore& store, sandbox::SandboxManager& manager);
+
+  // The context that runs `chat_id`'s cells in `access`'s sandbox; created when the chat has none there.
+  asio::awaitable<Result<std::string>> context_for(const SandboxAccess& access, const std::string& chat_id);
+  // Drops the record of a context its sandbox no longer knows.
+  void forget(const std::string& chat_id);
+  // Shuts the chat's kernel down, if it still runs (the chat is being deleted).
+  asio::awaitable<void> remove(const std::string& chat_id);
+
+ private:
+  asio::awaitable<Result<std::string>> create(const SandboxAccess& access);
+  // The sandbox's spare kernel if it has one, else a new one; another spare then starts in the background.
+  asio::awaitable<Result<std::string>> take_kernel(const SandboxAccess& access);
+  asio::awaitable<void> start_spare(SandboxAccess access);
+  asio::awaitable<void> shut_down(const SandboxAccess& access, const std::string& context_id);
+  asio::awaitable<void> evict_beyond_limit(const SandboxAccess& access);
+
+  store::KernelStore& store_;
+  sandbox::SandboxManager& manager_;
+  std::set<std::string> creating_;  // chats whose context is being created (one at a time per chat)
+  std::map<std::string, std::string> spares_;  // sandbox id → a started context no chat uses yet
+  std::set<std::string> warming_;              // sandboxes whose spare is starting
+};
+
+}  // namespace cellblock::web
