@@ -6,8 +6,6 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/json.hpp>
 
-#include "common/encoding.h"
-
 namespace cellblock::web {
 
 namespace json = boost::json;

@@ -1,6 +1,7 @@
 #include "web/user_sandbox.h"
 
 #include <array>
+#include <cctype>
 
 #include <fmt/format.h>
 #include <boost/asio/as_tuple.hpp>
@@ -35,7 +36,9 @@ json::object bounded(const json::object& output, std::size_t limit) {
 }
 
 bool is_python(std::string_view language) {
-  return language == "python" || language == "python3" || language == "py" || language == "Python";
+  std::string lower(language);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower == "python" || lower == "python3" || lower == "py";
 }
 
 // Starts running `request` in the kernel `context_id`, or in the language's default kernel when that is
