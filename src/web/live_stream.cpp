@@ -23,13 +23,14 @@ using namespace boost::asio::experimental::awaitable_operators;
 namespace {
 
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
-// An SSE comment this often keeps proxies from closing a stream that waits on a quiet cell.
-constexpr std::chrono::seconds kKeepAliveEvery{15};
 
 }  // namespace
 
-LiveStream::LiveStream(asio::any_io_executor executor, Persist persist)
-    : persist_(std::move(persist)), changed_(std::move(executor), asio::steady_timer::time_point::max()) {}
+LiveStream::LiveStream(asio::any_io_executor executor, Persist persist,
+                       std::chrono::milliseconds keep_alive_every)
+    : persist_(std::move(persist)),
+      changed_(std::move(executor), asio::steady_timer::time_point::max()),
+      keep_alive_every_(keep_alive_every) {}
 
 void LiveStream::start(asio::awaitable<void> work, std::function<void()> on_end) {
   asio::co_spawn(changed_.get_executor(), drive(shared_from_this(), std::move(work), std::move(on_end)),
@@ -106,7 +107,7 @@ asio::awaitable<bool> LiveStream::follow(http::ResponseWriter& writer) {
       if (!written) co_return false;
     }
     if (ended_) break;
-    keep_alive.expires_after(kKeepAliveEvery);
+    keep_alive.expires_after(keep_alive_every_);
     auto woken = co_await (changed_.async_wait(kNoThrow) || keep_alive.async_wait(kNoThrow) ||
                            writer.wait_client_closed());
     if (woken.index() == 2) co_return false;

@@ -5,6 +5,7 @@
 // replays what it missed and then follows. A cell's progress snapshot replaces the previous one in what is
 // kept: the replay holds one snapshot per cell, not every tick.
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -29,7 +30,10 @@ class LiveStream : public std::enable_shared_from_this<LiveStream> {
  public:
   using Persist = std::function<void(const chat::UiMessageBuilder& message)>;
 
-  LiveStream(asio::any_io_executor executor, Persist persist);
+  // A follower waiting on a quiet stream (a cell that prints nothing) writes an SSE comment every
+  // `keep_alive_every`, so proxies keep the connection open.
+  LiveStream(asio::any_io_executor executor, Persist persist,
+             std::chrono::milliseconds keep_alive_every = std::chrono::seconds(15));
 
   // Runs `work` on its own, not tied to any request; when it ends (an exception included: it becomes an error
   // chunk) the stream ends and `on_end` runs.
@@ -58,6 +62,7 @@ class LiveStream : public std::enable_shared_from_this<LiveStream> {
   std::map<std::string, std::size_t, std::less<>>
       snapshots_;               // tool call id → index of its progress snapshot
   asio::steady_timer changed_;  // never expires; cancel() wakes the followers
+  std::chrono::milliseconds keep_alive_every_;
   bool ended_ = false;
 };
 

@@ -59,8 +59,8 @@ class RecordingWriter final : public http::ResponseWriter {
   std::vector<std::string> types() const {
     std::vector<std::string> out;
     for (const std::string& chunk : chunks) {
-      if (chunk == chat::ui::done()) {
-        out.push_back("[DONE]");
+      if (chunk == chat::ui::done() || chunk == chat::ui::keep_alive()) {
+        out.push_back(chunk == chat::ui::done() ? "[DONE]" : ":keep-alive");
         continue;
       }
       json::value parsed = json::parse(std::string_view(chunk).substr(6));  // after "data: "
@@ -175,6 +175,27 @@ TEST_F(LiveStreamTest, AFollowerThatGoesAwayLeavesTheWorkRunning) {
   EXPECT_TRUE(ended);
   EXPECT_FALSE(stream->abort_handle()->aborted());
   EXPECT_EQ(saves_, 1);
+}
+
+asio::awaitable<void> quiet_cell(std::shared_ptr<LiveStream> stream) {
+  stream->push(chat::ui::start("msg_3"));
+  co_await pause(std::chrono::milliseconds(100));  // several keep-alive periods without a chunk
+  stream->push(chat::ui::finish("stop"));
+}
+
+TEST_F(LiveStreamTest, AQuietStreamSendsKeepAliveComments) {
+  auto stream = std::make_shared<LiveStream>(
+      io_.get_executor(), [](const chat::UiMessageBuilder&) {}, std::chrono::milliseconds(20));
+  stream->start(quiet_cell(stream), [] {});
+  RecordingWriter writer;
+  std::optional<bool> done;
+  follow_after(stream, writer, std::chrono::milliseconds(0), done);
+  io_.run();
+  EXPECT_EQ(done, true);
+  std::vector<std::string> types = writer.types();
+  EXPECT_EQ(types.front(), "start");
+  EXPECT_EQ(types.at(types.size() - 2), "finish");
+  EXPECT_GE(std::count(types.begin(), types.end(), ":keep-alive"), 2) << ::testing::PrintToString(types);
 }
 
 asio::awaitable<void> failing_work(std::shared_ptr<LiveStream> stream) {
