@@ -11,7 +11,7 @@
 //                        is destroyed mid-stream
 //   "rate limit"         429 with retry-after: 1 the first time per prompt, a plain answer the second time
 //   "sleep" / "long"     run_code printing a number every 0.5 s for 5 minutes (a test stops it)
-//   "count slowly"       run_code printing 0 to 7, one every 0.4 s (about 3 s), then a closing text
+//   "count slowly [to N]" run_code printing 0 to N-1 (N = 8 unless given), one every 0.4 s, then a closing text
 //   "reuse" / "follow"   run_code printing the kernel's `estimate` from an earlier turn, then a summary
 //   "csv"                run_code reading /home/user/<name>.csv (taken from the prompt) with pandas
 //   "hello"              a plain text answer, no tools
@@ -123,7 +123,7 @@ const kPiCode = [
 ].join('\n');
 
 const kSleepCode = 'import time\nfor i in range(600):\n    print(i, flush=True)\n    time.sleep(0.5)';
-const kCountCode = 'import time\nfor i in range(8):\n    print(i, flush=True)\n    time.sleep(0.4)';
+const countCode = (n) => `import time\nfor i in range(${n}):\n    print(i, flush=True)\n    time.sleep(0.4)`;
 
 function csvCode(path) {
   return [
@@ -166,8 +166,9 @@ export function chooseScript(prompt, results, { rateLimited }) {
     return oneStep(results, call, 'The loop finished.', 'The loop was stopped.');
   }
   if (p.includes('count slowly')) {
-    const call = { intro: 'Counting slowly.', block: runCode('Slow count', 'Prints 0 to 7', kCountCode) };
-    return oneStep(results, call, 'Counted to 7.', 'The count was stopped.');
+    const n = Number(p.match(/count slowly to (\d+)/)?.[1] ?? 8);
+    const call = { intro: 'Counting slowly.', block: runCode('Slow count', `Prints 0 to ${n - 1}`, countCode(n)) };
+    return oneStep(results, call, `Counted to ${n - 1}.`, 'The count was stopped.');
   }
   if (p.includes('reuse') || p.includes('follow')) {
     const call = { intro: 'Reusing the earlier result.',

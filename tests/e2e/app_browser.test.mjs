@@ -411,7 +411,8 @@ describe('the artifacts app in a browser', () => {
   step('8. a reload while the answer streams picks it up where it is, and it runs to its end', async () => {
     await page.getByTestId('new-chat').click();
     await page.waitForFunction(() => document.querySelectorAll('[data-testid=message]').length === 0);
-    await ask('count slowly');
+    // Long enough (about 6 s) for a slow machine to reload the page before the count ends.
+    await ask('count slowly to 16');
     await waitForStdout(/^0\n1\n/);
     const url = page.url();
     await page.reload();
@@ -419,13 +420,13 @@ describe('the artifacts app in a browser', () => {
     // The page rejoins the running answer: it is still streaming, Stop is offered, the count goes on.
     await page.locator('[data-testid=message][data-role=assistant][data-status=streaming]').waitFor();
     await page.getByTestId('stop-button').waitFor();
-    await waitForStdout(/\b5\n/);
+    await waitForStdout(/\b8\n/);
     await shot('8-rejoined-streaming-desktop');
     assert.equal(await answered(), 'done');
-    await assistant().getByText('Counted to 7.').waitFor();
+    await assistant().getByText('Counted to 15.').waitFor();
     assert.equal(await page.locator('[data-testid=message][data-role=assistant]').count(), 1, 'one answer, not a copy');
     assert.equal(await page.getByTestId('tool-card').count(), 1);
-    assert.equal(await stdoutText(), '0\n1\n2\n3\n4\n5\n6\n7\n');
+    assert.equal(await stdoutText(), Array.from({ length: 16 }, (_, i) => `${i}\n`).join(''));
     await page.getByTestId('send-button').waitFor();
   });
 });
