@@ -30,14 +30,15 @@ asio::awaitable<Result<std::string>> ChatKernels::context_for(const SandboxAcces
     co_return (*known)->context_id;
   }
   creating_.insert(chat_id);
-  auto created = co_await take_kernel(access);
+  auto created = co_await create(access);
   creating_.erase(chat_id);
   if (!created) co_return tl::unexpected(created.error());
   if (auto recorded = store_.put(chat_id, access.id, *created); !recorded) {
     co_await shut_down(access, *created);
     co_return tl::unexpected(recorded.error());
   }
-  co_await evict_beyond_limit(access);
+  // Shutting a kernel down takes a moment: the new conversation's cell does not wait for it.
+  asio::co_spawn(co_await asio::this_coro::executor, evict_beyond_limit(access), asio::detached);
   co_return created;
 }
 
@@ -56,36 +57,6 @@ asio::awaitable<void> ChatKernels::remove(const std::string& chat_id) {
   if (!route || route->abort->aborted()) co_return;  // the sandbox and its kernels are gone already
   SandboxAccess access{kernel.sandbox_id, *route};
   co_await shut_down(access, kernel.context_id);
-}
-
-asio::awaitable<Result<std::string>> ChatKernels::take_kernel(const SandboxAccess& access) {
-  std::erase_if(spares_, [this](const auto& spare) {
-    auto route = manager_.route(spare.first);
-    return !route || route->abort->aborted();
-  });
-  Result<std::string> kernel = fail(ErrorCode::kInternal, "no kernel");
-  if (auto spare = spares_.find(access.id); spare != spares_.end()) {
-    kernel = spare->second;
-    spares_.erase(spare);
-  } else {
-    kernel = co_await create(access);
-  }
-  if (kernel && !warming_.contains(access.id)) {
-    asio::co_spawn(co_await asio::this_coro::executor, start_spare(access), asio::detached);
-  }
-  co_return kernel;
-}
-
-asio::awaitable<void> ChatKernels::start_spare(SandboxAccess access) {
-  warming_.insert(access.id);
-  auto created = co_await create(access);
-  warming_.erase(access.id);
-  if (!created) {
-    spdlog::warn("sandbox {}: cannot start a spare kernel: {}", access.id, created.error().message);
-    co_return;
-  }
-  if (access.route.abort->aborted()) co_return;  // the sandbox is gone, and its kernels with it
-  spares_[access.id] = *created;
 }
 
 asio::awaitable<Result<std::string>> ChatKernels::create(const SandboxAccess& access) {
@@ -131,7 +102,7 @@ asio::awaitable<void> ChatKernels::shut_down(const SandboxAccess& access, const 
     spdlog::warn("sandbox {}: cannot shut kernel {} down: {}", access.id, context_id, problem);
 }
 
-asio::awaitable<void> ChatKernels::evict_beyond_limit(const SandboxAccess& access) {
+asio::awaitable<void> ChatKernels::evict_beyond_limit(SandboxAccess access) {
   auto kernels = store_.in_sandbox(access.id);
   if (!kernels) {
     spdlog::warn("sandbox {}: cannot list its kernels: {}", access.id, kernels.error().message);

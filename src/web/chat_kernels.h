@@ -3,11 +3,10 @@
 // conversation's variables never show up in another while their files stay shared (/home/user). Which context
 // serves a chat is kept in SQLite, so a conversation finds its variables again after the server restarts. A
 // sandbox keeps at most kMaxKernels of them; past that the least recently used one is removed, and its
-// conversation starts a fresh kernel when it runs code again. A kernel takes about a second to start, so each
-// sandbox keeps one spare, started in the background, for the next conversation.
+// conversation starts a fresh kernel when it runs code again. (The agent keeps a kernel ready for the next
+// context, so a new conversation does not wait for one to start.)
 
 #include <cstddef>
-#include <map>
 #include <set>
 #include <string>
 
@@ -35,17 +34,12 @@ class ChatKernels {
 
  private:
   asio::awaitable<Result<std::string>> create(const SandboxAccess& access);
-  // The sandbox's spare kernel if it has one, else a new one; another spare then starts in the background.
-  asio::awaitable<Result<std::string>> take_kernel(const SandboxAccess& access);
-  asio::awaitable<void> start_spare(SandboxAccess access);
   asio::awaitable<void> shut_down(const SandboxAccess& access, const std::string& context_id);
-  asio::awaitable<void> evict_beyond_limit(const SandboxAccess& access);
+  asio::awaitable<void> evict_beyond_limit(SandboxAccess access);  // by value: it runs on its own
 
   store::KernelStore& store_;
   sandbox::SandboxManager& manager_;
   std::set<std::string> creating_;  // chats whose context is being created (one at a time per chat)
-  std::map<std::string, std::string> spares_;  // sandbox id → a started context no chat uses yet
-  std::set<std::string> warming_;              // sandboxes whose spare is starting
 };
 
 }  // namespace cellblock::web

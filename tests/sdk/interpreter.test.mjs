@@ -233,6 +233,27 @@ describe('contexts', { timeout: 60_000 }, () => {
     await assert.rejects(sandbox.runCode('1', { context: ctx, requestTimeoutMs: 5_000 }), NotFoundError);
   });
 
+  test('contexts in the default cwd each get a fresh kernel of their own; the one kept ready is not listed', async () => {
+    const made = [];
+    for (let i = 0; i < 3; i++) {
+      const ctx = await sandbox.createCodeContext();
+      made.push(ctx);
+      assert.equal(ctx.cwd, agent.workdir);
+      const first = await sandbox.runCode(`mine = ${i}`, { context: ctx });
+      assert.equal(first.error, undefined);
+      assert.equal(first.executionCount, 1, 'a fresh kernel');
+    }
+    for (const [i, ctx] of made.entries()) {
+      assert.equal((await sandbox.runCode('mine', { context: ctx })).text, String(i));
+    }
+    assert.equal((await sandbox.runCode('mine')).error?.name, 'NameError', 'the default context has its own state');
+    const listed = await sandbox.listCodeContexts();
+    for (const ctx of made) assert.ok(listed.some((c) => c.id === ctx.id), `${ctx.id} is listed`);
+    const others = listed.filter((c) => !made.some((m) => m.id === c.id));
+    assert.equal(others.length, 1, `only the default context besides these: ${JSON.stringify(listed)}`);
+    for (const ctx of made) await sandbox.removeCodeContext(ctx.id);
+  });
+
   test('runCode with an unknown context is rejected', async () => {
     const context = { id: 'no-such-context', language: 'python', cwd: '/' };
     await assert.rejects(sandbox.runCode('1', { context, requestTimeoutMs: 5_000 }), NotFoundError);

@@ -69,33 +69,81 @@ asio::awaitable<Result<std::shared_ptr<Context>>> ContextRegistry::default_conte
 asio::awaitable<Result<std::shared_ptr<Context>>> ContextRegistry::create(const std::string& language,
                                                                           std::string cwd) {
   if (cwd.empty()) cwd = settings_.default_cwd;
-  co_return co_await start_context(language, std::move(cwd));
+  if (language != "python" || cwd != settings_.default_cwd) co_return co_await start_context(language, cwd);
+  std::unique_ptr<jupyter::Kernel> spare = co_await take_spare();
+  Result<std::shared_ptr<Context>> context = fail(ErrorCode::kInternal, "no kernel");
+  if (spare) {
+    // It may predate a change of the sandbox environment: the context's first cell applies it then.
+    context = adopt(std::move(spare), language, std::move(cwd), spare_env_version_);
+  } else {
+    context = co_await start_context(language, std::move(cwd));
+  }
+  if (context) start_spare();
+  co_return context;
+}
+
+asio::awaitable<std::unique_ptr<jupyter::Kernel>> ContextRegistry::take_spare() {
+  if (spare_ready_ && !spare_ready_->is_set()) {
+    auto ready = spare_ready_;
+    co_await ready->wait();  // it is about to be ready: sooner than starting another beside it
+  }
+  co_return std::move(spare_);
+}
+
+void ContextRegistry::start_spare() {
+  if (shut_down_ || spare_ || (spare_ready_ && !spare_ready_->is_set())) return;
+  spare_ready_ = std::make_shared<agent::AsyncEvent>(executor_);
+  asio::co_spawn(
+      executor_,
+      [this, ready = spare_ready_]() -> asio::awaitable<void> {
+        const std::uint64_t env_version = env_version_;
+        auto kernel = co_await start_kernel(settings_.default_cwd);
+        if (!kernel) {
+          spdlog::warn("the spare python kernel failed to start: {}", kernel.error().message);
+        } else if (shut_down_) {
+          co_await destroy_kernel(std::move(*kernel));
+        } else {
+          spare_ = std::move(*kernel);
+          spare_env_version_ = env_version;
+        }
+        ready->set();
+      },
+      asio::detached);
 }
 
 asio::awaitable<Result<std::shared_ptr<Context>>> ContextRegistry::start_context(std::string language,
                                                                                  std::string cwd) {
+  const std::uint64_t env_version = env_version_;
+  auto kernel = co_await start_kernel(cwd);
+  if (!kernel) {
+    co_return fail(kernel.error().code,
+                   "starting the " + language + " kernel failed: " + kernel.error().message);
+  }
+  co_return adopt(std::move(*kernel), std::move(language), std::move(cwd), env_version);
+}
+
+asio::awaitable<Result<std::unique_ptr<jupyter::Kernel>>> ContextRegistry::start_kernel(std::string cwd) {
   jupyter::KernelOptions options;
   options.argv = settings_.python_argv;
   options.env = settings_.kernel_env;
   for (const auto& [key, value] : sandbox_env_) options.env.emplace_back(key, value);
-  const std::uint64_t env_version = env_version_;
-  options.cwd = cwd;
+  options.cwd = std::move(cwd);
   options.runtime_dir = settings_.runtime_dir;
   // Many sandboxes may boot their kernels at once on a small host: wait long rather than fail.
   options.ready_timeout = std::chrono::minutes(3);
   // g++ 12 double-frees a lambda with non-trivial captures built inside a co_await expression: build it
   // first.
   auto start = [options = std::move(options)]() { return jupyter::Kernel::start(options); };
-  auto kernel = co_await on_pool(blocking_, std::move(start));
-  if (!kernel) {
-    co_return fail(kernel.error().code,
-                   "starting the " + language + " kernel failed: " + kernel.error().message);
-  }
+  co_return co_await on_pool(blocking_, std::move(start));
+}
+
+std::shared_ptr<Context> ContextRegistry::adopt(std::unique_ptr<jupyter::Kernel> kernel, std::string language,
+                                                std::string cwd, std::uint64_t env_version) {
   auto context = std::make_shared<Context>(executor_, random_id(20), std::move(language), std::move(cwd));
-  context->kernel = std::move(*kernel);
+  context->kernel = std::move(kernel);
   context->env_version = env_version;
   contexts_.push_back(context);
-  co_return context;
+  return context;
 }
 
 std::shared_ptr<Context> ContextRegistry::find(std::string_view id) const {
@@ -110,6 +158,7 @@ std::vector<std::shared_ptr<Context>> ContextRegistry::list() const {
 }
 
 bool ContextRegistry::owns_process(int pid) const {
+  if (spare_ && spare_->pid() == pid) return true;
   for (const auto& context : contexts_) {
     if (context->kernel && context->kernel->pid() == pid) return true;
   }
@@ -162,6 +211,8 @@ asio::awaitable<void> ContextRegistry::destroy_kernel(std::unique_ptr<jupyter::K
 }
 
 asio::awaitable<void> ContextRegistry::shutdown() {
+  shut_down_ = true;
+  co_await destroy_kernel(std::move(spare_));
   auto contexts = std::move(contexts_);
   defaults_.clear();
   for (auto& context : contexts) co_await destroy_kernel(std::move(context->kernel));

@@ -1,7 +1,9 @@
 #pragma once
 // The code interpreter's contexts: one Jupyter kernel each, with its own state and working directory
 // (e2b-api.md §7.5). The registry owns every kernel; kernels start, restart and stop on a blocking thread
-// pool so the I/O thread never waits for a process.
+// pool so the I/O thread never waits for a process. A caller that creates one context tends to create more
+// (a chat app makes one per conversation) and a kernel takes about a second to start, so after the first
+// create() of a Python context in the default cwd one spare kernel is kept started for the next.
 
 #include <map>
 #include <memory>
@@ -52,6 +54,7 @@ class ContextRegistry {
   // Completes when the default Python context is ready (or failed to start).
   asio::awaitable<Result<std::shared_ptr<Context>>> default_context(const std::string& language);
 
+  // A new context: the spare kernel when it fits (Python, default cwd), else a kernel started now.
   asio::awaitable<Result<std::shared_ptr<Context>>> create(const std::string& language, std::string cwd);
   std::shared_ptr<Context> find(std::string_view id) const;
   // True for the process of one of this registry's kernels (they are reaped by their own Kernel).
@@ -73,6 +76,12 @@ class ContextRegistry {
 
  private:
   asio::awaitable<Result<std::shared_ptr<Context>>> start_context(std::string language, std::string cwd);
+  asio::awaitable<Result<std::unique_ptr<jupyter::Kernel>>> start_kernel(std::string cwd);
+  std::shared_ptr<Context> adopt(std::unique_ptr<jupyter::Kernel> kernel, std::string language,
+                                 std::string cwd, std::uint64_t env_version);
+  // The spare kernel when one is ready or about to be (waits for it), else null.
+  asio::awaitable<std::unique_ptr<jupyter::Kernel>> take_spare();
+  void start_spare();
   asio::awaitable<void> destroy_kernel(std::unique_ptr<jupyter::Kernel> kernel);
 
   asio::any_io_executor executor_;
@@ -84,6 +93,10 @@ class ContextRegistry {
   std::map<std::string, std::string> sandbox_env_;
   std::uint64_t env_version_ = 0;
   Error default_error_;
+  std::unique_ptr<jupyter::Kernel> spare_;  // Python, default cwd
+  std::uint64_t spare_env_version_ = 0;
+  std::shared_ptr<agent::AsyncEvent> spare_ready_;  // unset while the spare starts
+  bool shut_down_ = false;
 };
 
 }  // namespace cellblock::interpreter
