@@ -134,6 +134,7 @@ Result<std::vector<ProviderSettings>> providers_from_file(const std::string& pat
       provider.models_named = !provider.models.empty();
     }
     if (auto tokens = int_field(*entry, "maxTokens")) provider.max_tokens = static_cast<int>(*tokens);
+    if (auto tokens = int_field(*entry, "maxTurnTokens")) provider.max_turn_tokens = *tokens;
     if (std::string_view field = string_field(*entry, "maxTokensField"); !field.empty()) {
       provider.max_tokens_field = field;
     }

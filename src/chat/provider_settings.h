@@ -3,6 +3,7 @@
 // (ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL, OPENAI_API_KEY, OPENAI_BASE_URL, …) or a JSON file. Keys stay in
 // the server: never sent to the browser or into a sandbox.
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -28,6 +29,8 @@ struct ProviderSettings {
   // Otherwise `models` holds a guess that the provider's own list replaces.
   bool models_named = false;
   int max_tokens = 8192;
+  // Tokens (input + output) one turn may spend over all its model calls before it must answer (0: no bound).
+  std::int64_t max_turn_tokens = 400'000;
   // OpenAI-compatible quirks (llm-and-ui-stream.md §3).
   std::string max_tokens_field = "max_completion_tokens";
   bool stream_options = true;
@@ -46,7 +49,8 @@ using GetEnv = std::function<std::optional<std::string>(std::string_view)>;
 std::vector<ProviderSettings> providers_from_env(const GetEnv& env);
 
 // Reads a JSON file {"providers": [{"id","name","kind":"anthropic"|"openai","baseUrl","apiKey"|"apiKeyEnv",
-// "models":[…],"maxTokens","maxTokensField","streamOptions","parallelToolCalls","images","tools"}]}; an error
+// "models":[…],"maxTokens","maxTurnTokens","maxTokensField","streamOptions","parallelToolCalls","images",
+// "tools"}]}; an error
 // names the file and the field.
 Result<std::vector<ProviderSettings>> providers_from_file(const std::string& path, const GetEnv& env);
 

@@ -46,6 +46,10 @@ class Turn {
   asio::awaitable<void> close_text();
   asio::awaitable<ToolResult> execute(const ToolCall& call);
   asio::awaitable<std::string> finish(std::string reason);
+  void count_usage(const StepResult& step);
+  bool over_token_budget() const {
+    return limits_.max_tokens > 0 && input_tokens_ + output_tokens_ >= limits_.max_tokens;
+  }
   asio::awaitable<void> adopt_fenced_code(AssistantMessage& message, int step_number);
 
   TurnInput input_;
@@ -55,6 +59,9 @@ class Turn {
   TurnLimits limits_;
   int text_parts_ = 0;
   std::string open_text_;  // id of the text part being written, empty when none
+  std::int64_t input_tokens_ = 0;
+  std::int64_t output_tokens_ = 0;
+  bool usage_reported_ = false;
 };
 
 asio::awaitable<void> Turn::close_text() {
@@ -158,7 +165,20 @@ asio::awaitable<void> Turn::adopt_fenced_code(AssistantMessage& message, int ste
   message.tool_calls.push_back(std::move(call));
 }
 
+void Turn::count_usage(const StepResult& step) {
+  if (!step.finish) return;
+  const Usage& usage = step.finish->usage;
+  if (usage.input_tokens) input_tokens_ += *usage.input_tokens;
+  if (usage.output_tokens) output_tokens_ += *usage.output_tokens;
+  usage_reported_ = usage_reported_ || usage.input_tokens || usage.output_tokens;
+}
+
 asio::awaitable<std::string> Turn::finish(std::string reason) {
+  if (usage_reported_) {
+    json::object usage{{"inputTokens", input_tokens_}, {"outputTokens", output_tokens_}};
+    json::object metadata{{"usage", std::move(usage)}};
+    co_await emit(ui::message_metadata(metadata));
+  }
   co_await emit(ui::finish(reason));
   co_return reason;
 }
@@ -191,6 +211,7 @@ asio::awaitable<std::string> Turn::run() {
       co_await emit(ui::finish_step());
       co_return co_await finish("error");
     }
+    count_usage(*step);
     if (!input_.provider.native_tools && allow_tools) co_await adopt_fenced_code(step->message, step_number);
     std::vector<ToolCall> calls = step->message.tool_calls;
     if (!step->message.text.empty() || !calls.empty()) input_.messages.push_back(step->message);
@@ -220,8 +241,8 @@ asio::awaitable<std::string> Turn::run() {
     input_.messages.push_back(std::move(results));
     co_await emit(ui::finish_step());
     if (canceled()) co_return co_await finish("interrupted");
-    // After too many failing cells the model gets one last step to explain, without tools.
-    if (failures >= limits_.max_consecutive_failures) tools_allowed = false;
+    // After too many failing cells, or past the token budget, the model gets one last step without tools.
+    if (failures >= limits_.max_consecutive_failures || over_token_budget()) tools_allowed = false;
   }
   co_return co_await finish("stop");
 }

@@ -4,6 +4,7 @@
 // writes every step to the UI message stream.
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -23,6 +24,9 @@ struct TurnLimits {
   int max_steps = 8;                 // model calls in one turn
   int max_consecutive_failures = 3;  // cells in a row that raised
   std::chrono::seconds budget{900};  // wall clock for the whole turn
+  // Input + output tokens the provider reported over the turn's model calls (0: unbounded). Past it the
+  // model gets one last step, without tools, to answer.
+  std::int64_t max_tokens = 0;
 };
 
 struct TurnInput {
@@ -34,9 +38,10 @@ struct TurnInput {
   std::string ca_file;                 // extra trusted CA for the provider (tests)
 };
 
-// Receives each UI message stream chunk in order (the caller writes it to the browser and folds it into the
-// stored message). When the browser goes away the caller fires the abort handle; the turn then ends quickly
-// with `interrupted`, still sending its closing chunks.
+// Receives each UI message stream chunk in order (the tokens the provider reported come last but one, as
+// `message-metadata` {"usage": {"inputTokens", "outputTokens"}}) (the caller writes it to the browser and
+// folds it into the stored message). When the browser goes away the caller fires the abort handle; the turn
+// then ends quickly with `interrupted`, still sending its closing chunks.
 using ChunkSink = std::function<boost::asio::awaitable<void>(const boost::json::object& chunk)>;
 
 // The finish reason the turn ended with: stop | length | error | interrupted.

@@ -19,6 +19,10 @@ json::object* UiMessageBuilder::find_part(std::string_view key, std::string_view
 
 void UiMessageBuilder::apply(const json::object& chunk) {
   std::string_view type = string_field(chunk, "type");
+  // start, message-metadata and finish may carry metadata: later keys replace earlier ones.
+  if (const json::value* sent = chunk.if_contains("messageMetadata"); sent && sent->is_object()) {
+    for (const auto& [key, value] : sent->get_object()) sent_metadata_[key] = value;
+  }
   if (type == "start-step") {
     parts_.push_back(json::object{{"type", "step-start"}});
   } else if (type == "reset-step") {
@@ -78,7 +82,7 @@ void UiMessageBuilder::apply(const json::object& chunk) {
 }
 
 json::object UiMessageBuilder::metadata() const {
-  json::object metadata;
+  json::object metadata = sent_metadata_;
   if (!finish_reason_.empty()) metadata["finishReason"] = finish_reason_;
   if (!error_.empty()) metadata["error"] = error_;
   return metadata;

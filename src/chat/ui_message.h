@@ -19,12 +19,13 @@ inline constexpr std::string_view kRunCodePart = "tool-run_code";
 
 class UiMessageBuilder {
  public:
-  // Applies one chunk (start-step, text-*, reasoning-*, tool-*, error, finish); others are ignored.
+  // Applies one chunk (start-step, text-*, reasoning-*, tool-*, error, message-metadata, finish); others are
+  // ignored.
   void apply(const boost::json::object& chunk);
   // The parts so far: {"type":"step-start"}, {"type":"text","text","state"}, tool parts
   // {"type":"tool-run_code","toolCallId","state","input","output"?,"errorText"?,"preliminary"?}.
   const boost::json::array& parts() const { return parts_; }
-  // {"finishReason"?, "error"?} for the stored message.
+  // For the stored message: the `messageMetadata` the stream sent, with "finishReason"? and "error"?.
   boost::json::object metadata() const;
 
  private:
@@ -33,6 +34,7 @@ class UiMessageBuilder {
   boost::json::array parts_;
   std::string finish_reason_;
   std::string error_;
+  boost::json::object sent_metadata_;
 };
 
 // Converts stored UI messages ({id, role, parts}) into model messages. Assistant messages become one

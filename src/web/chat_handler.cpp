@@ -105,7 +105,9 @@ asio::awaitable<void> run_chat_turn(chat::TurnInput input, std::unique_ptr<Sandb
                                     std::shared_ptr<LiveStream> stream, json::object chat_info) {
   stream->push(chat::ui::data_part("chat", "", chat_info, true));
   chat::ChunkSink sink = stream->sink();
-  co_await chat::run_turn(std::move(input), *runner, sink, stream->abort_handle());
+  chat::TurnLimits limits;
+  limits.max_tokens = input.provider.max_turn_tokens;
+  co_await chat::run_turn(std::move(input), *runner, sink, stream->abort_handle(), limits);
 }
 
 // Runs one hand-written cell as a single tool part.

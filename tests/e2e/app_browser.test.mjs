@@ -183,6 +183,8 @@ describe('the artifacts app in a browser', () => {
     await page.getByTestId('stop-button').waitFor();  // Send turns into Stop while the answer streams
     await assistant().getByText('The estimate is close to pi.').waitFor();
     assert.equal(await answered(), 'done');
+    // The tokens the provider reported for the answer's three model calls.
+    assert.match(await assistant().getByTestId('usage').innerText(), /^[\d.]+k? tokens in · [\d.]+k? out$/);
     piChatId = /#\/chat\/([\w-]+)/.exec(page.url())?.[1];
     assert.ok(piChatId, `the URL names the chat: ${page.url()}`);
     const samples = await page.evaluate(() => {

@@ -87,6 +87,21 @@ TEST(UiMessageBuilder, ResetStepDropsTheFailedStep) {
   EXPECT_EQ(builder.parts()[2].at("type"), "step-start");
 }
 
+TEST(UiMessageBuilder, KeepsTheMetadataTheStreamSent) {
+  UiMessageBuilder builder;
+  json::object usage{{"inputTokens", 120}, {"outputTokens", 30}};
+  for (const json::object& chunk :
+       {ui::start("m1"), ui::message_metadata(json::object{{"usage", usage}, {"model", "x"}}),
+        ui::message_metadata(json::object{{"model", "y"}}), ui::error("boom"), ui::finish("error")}) {
+    builder.apply(chunk);
+  }
+  json::object metadata = builder.metadata();
+  EXPECT_EQ(metadata.at("usage").at("inputTokens"), 120);
+  EXPECT_EQ(metadata.at("model"), "y") << "later metadata replaces earlier keys";
+  EXPECT_EQ(metadata.at("finishReason"), "error");
+  EXPECT_EQ(metadata.at("error"), "boom");
+}
+
 TEST(ModelMessages, StepsBecomeAssistantAndToolResultPairs) {
   UiMessageBuilder builder = sample_answer();
   json::array user_parts{json::object{{"type", "text"}, {"text", "compute pi"}},

@@ -306,6 +306,38 @@ TEST_P(TurnTest, LastStepForbidsTools) {
   EXPECT_NE(choice.find("none"), std::string::npos) << choice;
 }
 
+TEST_P(TurnTest, TheTokensSpentAreReportedAndBoundTheTurn) {
+  ScriptedRunner runner;
+  TurnRun full = run(provider(), "pi with usage", runner);
+  EXPECT_EQ(full.finish, "stop");
+  EXPECT_EQ(runner.codes.size(), 2u);
+  // The provider's usage, summed over the three model calls, comes just before the finish.
+  ASSERT_GE(full.chunks.size(), 2u);
+  const json::object& metadata = full.chunks[full.chunks.size() - 2];
+  ASSERT_EQ(metadata.at("type"), "message-metadata");
+  const json::object& usage = metadata.at("messageMetadata").at("usage").as_object();
+  const std::int64_t spent = usage.at("inputTokens").as_int64() + usage.at("outputTokens").as_int64();
+  EXPECT_GT(usage.at("inputTokens").as_int64(), 0);
+  EXPECT_GT(usage.at("outputTokens").as_int64(), 0);
+
+  // A budget the first call already spends: the second call may only answer in text.
+  ScriptedRunner bounded_runner;
+  TurnLimits limits;
+  limits.max_tokens = 1;
+  TurnRun bounded = run(provider(), "pi on a budget", bounded_runner, limits);
+  EXPECT_EQ(bounded.finish, "stop");
+  EXPECT_EQ(bounded_runner.codes.size(), 1u) << "no cell after the budget was spent";
+  EXPECT_EQ(bounded.count("start-step"), 2);
+  json::array requests = recorded_requests(fake_->url());
+  std::string choice = json::serialize(requests.back().at("body").at("tool_choice"));
+  EXPECT_NE(choice.find("none"), std::string::npos) << choice;
+  const json::object* bounded_metadata = bounded.first("message-metadata");
+  ASSERT_NE(bounded_metadata, nullptr);
+  const json::object& bounded_usage = bounded_metadata->at("messageMetadata").at("usage").as_object();
+  EXPECT_LT(bounded_usage.at("inputTokens").as_int64() + bounded_usage.at("outputTokens").as_int64(), spent)
+      << "two calls spend less than three";
+}
+
 TEST_P(TurnTest, AModelWithoutToolsRunsItsFencedBlock) {
   ScriptedRunner runner;
   ProviderSettings plain = provider();

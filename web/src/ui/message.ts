@@ -72,6 +72,26 @@ function notice(kind: "error" | "stopped" | "interrupted", text: string): HTMLEl
   );
 }
 
+/** "12.3k" for 12345. */
+export function compactCount(n: number): string {
+  if (n < 1000) return String(n);
+  const k = n / 1000;
+  return `${k < 100 ? k.toFixed(1).replace(/\.0$/, "") : Math.round(k)}k`;
+}
+
+/** The tokens the provider reported for a finished answer, from its metadata; null when it reported none. */
+function usageLine(m: UIMessage): HTMLElement | null {
+  const usage = (m.metadata as { usage?: { inputTokens?: unknown; outputTokens?: unknown } } | undefined)?.usage;
+  const input = typeof usage?.inputTokens === "number" ? usage.inputTokens : null;
+  const output = typeof usage?.outputTokens === "number" ? usage.outputTokens : null;
+  if (input === null || output === null) return null;
+  return h(
+    "div",
+    { class: "msg-usage", "data-testid": "usage", title: `${input} input and ${output} output tokens over this answer's model calls` },
+    `${compactCount(input)} tokens in · ${compactCount(output)} out`,
+  );
+}
+
 function hasVisibleContent(parts: Part[]): boolean {
   return parts.some((p) => (p.type === "text" && (p as TextPart).text.trim() !== "") || isToolPart(p) || p.type === "file" || p.type === "reasoning");
 }
@@ -107,5 +127,6 @@ export function renderMessage(m: UIMessage, view: ChatView): HTMLElement {
   for (const error of m.errors ?? []) body.push(notice("error", error));
   if (m.status === "stopped") body.push(notice("stopped", "Stopped."));
   if (m.status === "interrupted") body.push(notice("interrupted", "Connection lost — this answer is incomplete."));
+  if (!streaming) body.push(usageLine(m));
   return h("div", { class: "msg assistant", "data-testid": "message", "data-role": "assistant", "data-status": m.status ?? "done", "data-message-id": m.id, "aria-busy": streaming ? "true" : undefined }, body);
 }
