@@ -59,8 +59,8 @@ class LiveStream : public std::enable_shared_from_this<LiveStream> {
   chat::UiMessageBuilder builder_;
   std::shared_ptr<http::AbortHandle> abort_ = std::make_shared<http::AbortHandle>();
   std::vector<std::string> frames_;  // framed chunks; "" where a newer snapshot replaced one
-  std::map<std::string, std::size_t, std::less<>>
-      snapshots_;               // tool call id → index of its progress snapshot
+  // Tool call id → index of its latest progress snapshot in frames_.
+  std::map<std::string, std::size_t, std::less<>> snapshots_;
   asio::steady_timer changed_;  // never expires; cancel() wakes the followers
   std::chrono::milliseconds keep_alive_every_;
   bool ended_ = false;
