@@ -84,6 +84,14 @@ std::string provider_label(const ProviderSettings& provider) {
 
 }  // namespace
 
+bool refuses_tools(const Error& error) {
+  if (error.code != ErrorCode::kInvalidArgument && error.code != ErrorCode::kUnavailable) return false;
+  for (std::string_view says : {"does not support tools", "requires --jinja", "enable-auto-tool-choice"}) {
+    if (error.message.find(says) != std::string::npos) return true;
+  }
+  return false;
+}
+
 Error provider_http_error(const ProviderSettings& provider, int status, std::string_view body) {
   std::string type;
   std::string message;

@@ -55,4 +55,9 @@ asio::awaitable<Result<std::vector<std::string>>> list_models(const ProviderSett
 // Turns a provider's non-2xx answer into an error (both providers' error shapes).
 Error provider_http_error(const ProviderSettings& provider, int status, std::string_view body);
 
+// True when an error from open_completion says the model or server cannot take tools: Ollama ("… does not
+// support tools"), llama.cpp without --jinja ("tools param requires --jinja flag"), vLLM without auto tool
+// choice ("\"auto\" tool choice requires --enable-auto-tool-choice …").
+bool refuses_tools(const Error& error);
+
 }  // namespace cellblock::chat

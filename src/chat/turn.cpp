@@ -1,6 +1,7 @@
 #include "chat/turn.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 
@@ -194,6 +195,13 @@ asio::awaitable<std::string> Turn::run() {
     bool allow_tools = tools_allowed && !last_step;
     co_await emit(ui::start_step());
     auto step = co_await stream_step(allow_tools);
+    if (!step && input_.provider.native_tools && refuses_tools(step.error()) && !canceled()) {
+      // A local model without tool calling: from here on it writes its code as a fenced block instead.
+      spdlog::info("{} model {} cannot call tools ({}); using fenced code blocks", input_.provider.name,
+                   input_.model, step.error().message);
+      input_.provider.native_tools = false;
+      step = co_await stream_step(allow_tools);
+    }
     if (step && step->error && transient_stream_error(step->error->code) && !canceled()) {
       // One more try for an overloaded provider; the browser drops what this step showed so far.
       co_await emit(ui::reset_step());

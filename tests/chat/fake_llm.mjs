@@ -17,7 +17,8 @@
 //   "hello"              a plain text answer, no tools
 //   anything else (pi)   text, run_code that raises NameError, corrected code after the error result (numpy
 //                        estimate of pi and a matplotlib figure), then a closing summary
-// With tool_choice none (or no tools offered) the answer is text only. Every request is recorded: GET /__requests
+// With tool_choice none (or no tools offered) the answer is text only. An OpenAI-side model whose name contains
+// "no-tools" refuses any request that offers tools, as Ollama does (400, "… does not support tools"). Every request is recorded: GET /__requests
 // returns them (method, path, headers, parsed body) and POST /__reset forgets them.
 
 import http from 'node:http';
@@ -407,6 +408,10 @@ async function handleOpenAiCompletions(state, req, res, body) {
                        'rate_limit_exceeded', { 'retry-after': '1' });
   }
   const toolsOffered = Array.isArray(body.tools) && body.tools.length > 0;
+  if (toolsOffered && String(body.model).includes('no-tools')) {
+    // Ollama's answer for a model whose template has no tool support (a plain {"error": "..."} body).
+    return sendJson(res, 400, { error: `registry.ollama.ai/library/${body.model} does not support tools` });
+  }
   if (!toolsOffered || body.tool_choice === 'none') turn = textOnly(turn);
   const ids = turn.blocks.map((b) => (b.type === 'tool_use' ? state.nextId('call_fake') : null));
   const options = { model: body.model, id: state.nextId('chatcmpl-fake'), created: Math.floor(Date.now() / 1000), ids,

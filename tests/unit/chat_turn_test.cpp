@@ -18,6 +18,7 @@
 #include <boost/asio/use_future.hpp>
 
 #include "chat/execution_output.h"
+#include "chat/provider_client.h"
 #include "chat/turn.h"
 #include "chat/ui_message.h"
 #include "http/client.h"
@@ -145,13 +146,13 @@ using StopWhen = std::function<bool(const json::object& chunk)>;
 
 // Runs one turn; the abort handle fires (the user pressed stop) at the first chunk `stop_when` accepts.
 TurnRun run(ProviderSettings provider, std::string prompt, ScriptedRunner& runner, TurnLimits limits = {},
-            StopWhen stop_when = {}) {
+            StopWhen stop_when = {}, std::string model = "fake-model") {
   asio::io_context io;
   TurnRun result;
   auto abort = std::make_shared<http::AbortHandle>();
   TurnInput input;
   input.provider = std::move(provider);
-  input.model = "fake-model";
+  input.model = std::move(model);
   input.system = default_system_prompt();
   input.messages.emplace_back(std::in_place_type<UserMessage>, std::move(prompt));
   input.message_id = "m1";
@@ -353,6 +354,39 @@ TEST_P(TurnTest, AModelWithoutToolsRunsItsFencedBlock) {
   const json::object& last = requests.back().as_object();
   EXPECT_FALSE(last.at("body").as_object().contains("tools"));
   EXPECT_NE(json::serialize(last.at("body")).find("Output of the code:"), std::string::npos);
+}
+
+TEST(TurnFallback, AModelThatRefusesToolsWritesFencedBlocksInstead) {
+  FakeLlm fake;
+  ASSERT_FALSE(fake.url().empty());
+  ScriptedRunner runner;
+  // Ollama's 400 for a model without tool support; the turn goes on without tools, as with "tools": false.
+  ProviderSettings local = provider_of(ProviderKind::kOpenAi, fake.url());
+  TurnRun turn = run(local, "answer with a fenced block", runner, {}, {}, "llama-no-tools");
+  EXPECT_EQ(turn.finish, "stop") << turn.text();
+  ASSERT_EQ(runner.codes.size(), 1u);
+  EXPECT_EQ(runner.codes[0], "print(6 * 7)\n");
+  EXPECT_NE(turn.text().find("The answer is 42."), std::string::npos) << turn.text();
+  json::array requests = recorded_requests(fake.url());
+  ASSERT_GE(requests.size(), 3u);
+  EXPECT_TRUE(requests[0].at("body").as_object().contains("tools")) << "the first request offered tools";
+  EXPECT_FALSE(requests.back().at("body").as_object().contains("tools"));
+}
+
+TEST(ProviderErrors, RefusalsOfToolsAreRecognised) {
+  ProviderSettings local;
+  local.name = "Local";
+  EXPECT_TRUE(refuses_tools(provider_http_error(
+      local, 400, R"({"error":"registry.ollama.ai/library/gemma:2b does not support tools"})")));
+  EXPECT_TRUE(refuses_tools(provider_http_error(
+      local, 500,
+      R"({"error":{"code":500,"message":"tools param requires --jinja flag","type":"server_error"}})")));
+  EXPECT_TRUE(refuses_tools(provider_http_error(
+      local, 400,
+      R"({"object":"error","message":"\"auto\" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set","type":"BadRequestError"})")));
+  EXPECT_FALSE(
+      refuses_tools(provider_http_error(local, 400, R"({"error":{"message":"max_tokens is too large"}})")));
+  EXPECT_FALSE(refuses_tools(provider_http_error(local, 401, R"({"error":"does not support tools"})")));
 }
 
 INSTANTIATE_TEST_SUITE_P(Providers, TurnTest,
