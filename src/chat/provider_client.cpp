@@ -174,8 +174,10 @@ asio::awaitable<Result<std::unique_ptr<CompletionStream>>> open_completion(const
     }
     auto error_body = co_await (*response)->read_all(kErrorBodyLimit);
     std::string text = error_body ? *error_body : std::string();
-    if (!worth_retrying(status) || attempt >= options.max_attempts) {
-      co_return tl::unexpected(provider_http_error(provider, status, text));
+    Error error = provider_http_error(provider, status, text);
+    // A refusal of tools (llama.cpp answers it with a 500) will not change on a second try.
+    if (!worth_retrying(status) || attempt >= options.max_attempts || refuses_tools(error)) {
+      co_return tl::unexpected(std::move(error));
     }
     auto delay = retry_delay(**response, attempt, options.max_retry_delay);
     if (auto slept = co_await sleep_for(delay, options.abort); !slept)

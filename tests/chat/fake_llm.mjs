@@ -18,7 +18,8 @@
 //   anything else (pi)   text, run_code that raises NameError, corrected code after the error result (numpy
 //                        estimate of pi and a matplotlib figure), then a closing summary
 // With tool_choice none (or no tools offered) the answer is text only. An OpenAI-side model whose name contains
-// "no-tools" refuses any request that offers tools, as Ollama does (400, "… does not support tools"). Every request is recorded: GET /__requests
+// "no-tools" refuses any request that offers tools, as Ollama does (400, "… does not support tools"); one whose
+// name contains "no-jinja" as llama-server without --jinja does (500, "tools param requires --jinja flag"). Every request is recorded: GET /__requests
 // returns them (method, path, headers, parsed body) and POST /__reset forgets them.
 
 import http from 'node:http';
@@ -411,6 +412,10 @@ async function handleOpenAiCompletions(state, req, res, body) {
   if (toolsOffered && String(body.model).includes('no-tools')) {
     // Ollama's answer for a model whose template has no tool support (a plain {"error": "..."} body).
     return sendJson(res, 400, { error: `registry.ollama.ai/library/${body.model} does not support tools` });
+  }
+  if (toolsOffered && String(body.model).includes('no-jinja')) {
+    // llama-server started without --jinja.
+    return sendJson(res, 500, { error: { code: 500, message: 'tools param requires --jinja flag', type: 'server_error' } });
   }
   if (!toolsOffered || body.tool_choice === 'none') turn = textOnly(turn);
   const ids = turn.blocks.map((b) => (b.type === 'tool_use' ? state.nextId('call_fake') : null));

@@ -371,6 +371,18 @@ TEST(TurnFallback, AModelThatRefusesToolsWritesFencedBlocksInstead) {
   ASSERT_GE(requests.size(), 3u);
   EXPECT_TRUE(requests[0].at("body").as_object().contains("tools")) << "the first request offered tools";
   EXPECT_FALSE(requests.back().at("body").as_object().contains("tools"));
+
+  // llama-server without --jinja refuses with a 500: not retried, the same fallback.
+  ScriptedRunner second_runner;
+  TurnRun second = run(local, "answer with a fenced block", second_runner, {}, {}, "qwen-no-jinja");
+  EXPECT_EQ(second.finish, "stop") << second.text();
+  EXPECT_EQ(second_runner.codes.size(), 1u);
+  json::array all = recorded_requests(fake.url());
+  int offered_tools = 0;
+  for (std::size_t i = requests.size(); i < all.size(); ++i) {
+    offered_tools += all[i].at("body").as_object().contains("tools") ? 1 : 0;
+  }
+  EXPECT_EQ(offered_tools, 1) << "the refusal is not retried";
 }
 
 TEST(ProviderErrors, RefusalsOfToolsAreRecognised) {
