@@ -184,6 +184,13 @@ json::array recorded_requests(const std::string& url) {
   return json::parse(body.get()).as_array();
 }
 
+// The tool_choice of the latest request the fake provider received, as JSON text.
+std::string last_tool_choice(const std::string& url) {
+  json::array requests = recorded_requests(url);
+  if (requests.empty()) return "";
+  return json::serialize(requests.back().at("body").at("tool_choice"));
+}
+
 class TurnTest : public ::testing::TestWithParam<ProviderKind> {
  protected:
   static void SetUpTestSuite() { fake_ = new FakeLlm(); }
@@ -301,9 +308,7 @@ TEST_P(TurnTest, LastStepForbidsTools) {
   TurnRun turn = run(provider(), "pi again", runner, limits);
   EXPECT_EQ(turn.finish, "stop");
   EXPECT_EQ(runner.codes.size(), 1u) << "the second step may not call tools";
-  json::array requests = recorded_requests(fake_->url());
-  const json::object& last = requests.back().as_object();
-  std::string choice = json::serialize(last.at("body").at("tool_choice"));
+  std::string choice = last_tool_choice(fake_->url());
   EXPECT_NE(choice.find("none"), std::string::npos) << choice;
 }
 
@@ -329,8 +334,7 @@ TEST_P(TurnTest, TheTokensSpentAreReportedAndBoundTheTurn) {
   EXPECT_EQ(bounded.finish, "stop");
   EXPECT_EQ(bounded_runner.codes.size(), 1u) << "no cell after the budget was spent";
   EXPECT_EQ(bounded.count("start-step"), 2);
-  json::array requests = recorded_requests(fake_->url());
-  std::string choice = json::serialize(requests.back().at("body").at("tool_choice"));
+  std::string choice = last_tool_choice(fake_->url());
   EXPECT_NE(choice.find("none"), std::string::npos) << choice;
   const json::object* bounded_metadata = bounded.first("message-metadata");
   ASSERT_NE(bounded_metadata, nullptr);
