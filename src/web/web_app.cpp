@@ -253,6 +253,7 @@ asio::awaitable<void> WebApp::chat_detail(const Principal& who, const std::strin
   json::array list;
   for (const auto& message : *messages) list.push_back(ui_message_json(message));
   answer["messages"] = std::move(list);
+  answer["answering"] = live_turn(who, id) != nullptr;
   co_await writer.send(http::json_response(200, json::serialize(answer)));
 }
 

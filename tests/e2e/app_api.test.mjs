@@ -252,6 +252,7 @@ describe('the app API', () => {
       if (error.name !== 'AbortError') throw error;
     });
     assert.ok(messageId);
+    assert.equal((await json(`/api/chats/${id}`)).body.answering, true, 'the history says the answer is being written');
 
     const resumed = await call(`/api/chat/${id}/stream`);
     assert.equal(resumed.status, 200);
@@ -265,7 +266,9 @@ describe('the app API', () => {
     assert.match(textOf(chunks), /Counting slowly\.[\s\S]*Counted to 7\./);
     assert.deepEqual(chunks.at(-1), { type: 'finish', finishReason: 'stop' });
 
-    const stored = (await json(`/api/chats/${id}`)).body.messages.at(-1);
+    const detail = (await json(`/api/chats/${id}`)).body;
+    assert.equal(detail.answering, false);
+    const stored = detail.messages.at(-1);
     assert.equal(stored.id, messageId);
     assert.equal(stored.metadata.finishReason, 'stop');
     // Nothing is streaming any more: 204, as the AI SDK's resumable streams expect.

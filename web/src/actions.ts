@@ -2,7 +2,7 @@
 // Views call these; these change the store and emit topics.
 
 import { api, ApiError, postStream } from "./api.ts";
-import { asObject } from "./output-util.ts";
+import { asObject, storedStatus } from "./output-util.ts";
 import { isToolPart } from "./stream.ts";
 import { newId, storage, store, type CellRef, type ChatView } from "./state.ts";
 import { streamInto } from "./turn.ts";
@@ -103,6 +103,9 @@ export async function openChat(id: string): Promise<void> {
     const chat = await api.chat(id);
     if (!view.turn && !view.run) {
       view.messages = (chat.messages ?? []).map(restored);
+      // The answer being written is not cut off: the rejoined stream replaces it in a moment.
+      const last = view.messages[view.messages.length - 1];
+      if (chat.answering && last?.role === "assistant" && last.status === "interrupted") last.status = "streaming";
       const cells = cellsOf(view);
       view.selected = cells.length ? cells[cells.length - 1]!.ref : null;
     }
@@ -157,11 +160,11 @@ async function rejoin(view: ChatView): Promise<void> {
 
 /** A stored message as it ended: the server keeps the finish reason and any error in its metadata. */
 function restored(m: UIMessage): UIMessage {
+  if (m.role !== "assistant") return { ...m, status: "done", rev: 1 };
   const meta = asObject(m.metadata);
   const reason = typeof meta.finishReason === "string" ? meta.finishReason : undefined;
-  const status = reason === "interrupted" ? "stopped" : reason === "error" ? "error" : "done";
   const errors = typeof meta.error === "string" && meta.error ? [meta.error] : undefined;
-  return { ...m, status, finishReason: reason, errors, rev: 1 };
+  return { ...m, status: storedStatus(m.metadata), finishReason: reason, errors, rev: 1 };
 }
 
 export function retryLoad(): void {

@@ -30,6 +30,16 @@ export function runCodeOutput(part: ToolPart): RunCodeOutput | undefined {
   return asObject(part.output) as RunCodeOutput;
 }
 
+/**
+ * How a stored assistant message ended, from the metadata the server keeps: its finish reason. A message without
+ * one was cut off (the server stopped while writing it); a turn still running replaces it when the page rejoins.
+ */
+export function storedStatus(metadata: unknown): MessageStatus {
+  const reason = asObject(metadata).finishReason;
+  if (typeof reason !== "string" || !reason) return "interrupted";
+  return reason === "interrupted" ? "stopped" : reason === "error" ? "error" : "done";
+}
+
 export type CellStatus = "writing" | "running" | "complete" | "error" | "interrupted";
 
 /** What a tool card shows, from the part state and whether its message still streams. */

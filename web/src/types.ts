@@ -91,6 +91,8 @@ export interface ChatSummary {
 
 export interface ChatDetail extends ChatSummary {
   messages: UIMessage[];
+  /** A turn is running now: its answer is rejoined (GET /api/chat/{id}/stream). */
+  answering?: boolean;
 }
 
 export interface Provider {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { MessageReducer, isToolPart } from "../src/stream.ts";
-import { cellStatus, cellTitle, runCodeInput, stripAnsi } from "../src/output-util.ts";
+import { cellStatus, cellTitle, runCodeInput, storedStatus, stripAnsi } from "../src/output-util.ts";
 import type { TextPart, ToolPart, UIMessage } from "../src/types.ts";
 
 function fresh(): UIMessage {
@@ -178,4 +178,13 @@ test("helpers: ANSI stripping and titles", () => {
   assert.equal(cellTitle({ code: "# comment\nimport x\n" }), "import x");
   assert.equal(cellTitle({ title: " Pi ", code: "x" }), "Pi");
   assert.equal(cellTitle({}), "Code cell");
+});
+
+test("a stored answer's status comes from its finish reason; one without it was cut off", () => {
+  assert.equal(storedStatus({ finishReason: "stop" }), "done");
+  assert.equal(storedStatus({ finishReason: "length" }), "done");
+  assert.equal(storedStatus({ finishReason: "interrupted" }), "stopped");
+  assert.equal(storedStatus({ finishReason: "error", error: "boom" }), "error");
+  assert.equal(storedStatus({ usage: { inputTokens: 1, outputTokens: 1 } }), "interrupted");
+  assert.equal(storedStatus(undefined), "interrupted");
 });
