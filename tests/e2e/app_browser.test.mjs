@@ -8,6 +8,7 @@
 
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
@@ -16,6 +17,36 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 import { startApp } from './app_harness.mjs';
+
+// A TCP relay to the server whose open connections the test can cut at once (a network drop).
+function startRelay(targetPort) {
+  const sockets = new Set();
+  let cuts = 0;
+  const server = createServer((client) => {
+    const upstream = connect(targetPort, '127.0.0.1');
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => {});
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => resolve({
+      url: `http://127.0.0.1:${server.address().port}`,
+      cut() {
+        cuts++;
+        for (const socket of sockets) socket.destroy();
+      },
+      cuts: () => cuts,
+      close() {
+        for (const socket of sockets) socket.destroy();
+        server.close();
+      },
+    }));
+  });
+}
 
 const kChromium = process.env.CHROMIUM || '/usr/bin/chromium';
 const kArtifacts = join(dirname(fileURLToPath(import.meta.url)), 'artifacts');
@@ -125,8 +156,8 @@ describe('the artifacts app in a browser', () => {
     });
     page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.stack || e.message}`));
     page.on('requestfailed', (r) => {
-      // A reload cuts the running answer's stream on purpose (the server keeps answering).
-      if (!(r.url().endsWith('/api/chat') && /ERR_ABORTED/.test(r.failure()?.errorText ?? ''))) {
+      // A reload cuts the running answer's stream (or its rejoined stream) on purpose; the server keeps answering.
+      if (!(/\/api\/chat(\/[^/]+\/stream)?$/.test(r.url()) && /ERR_ABORTED/.test(r.failure()?.errorText ?? ''))) {
         consoleErrors.push(`request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText}`);
       }
     });
@@ -430,5 +461,33 @@ describe('the artifacts app in a browser', () => {
     assert.equal(await page.getByTestId('tool-card').count(), 1);
     assert.equal(await stdoutText(), Array.from({ length: 16 }, (_, i) => `${i}\n`).join(''));
     await page.getByTestId('send-button').waitFor();
+  });
+
+  step('9. a stream cut by the network resumes by itself once the server is reachable again', async () => {
+    // The page talks to the server through a TCP relay the test can cut, as a network drop would.
+    const relay = await startRelay(Number(new URL(app.url).port));
+    const desktopPage = page;
+    const relayed = await browser.newContext({ viewport: kDesktop, colorScheme: 'light' });
+    try {
+      page = await relayed.newPage();
+      page.setDefaultTimeout(kStepMs);
+      await page.goto(app.loginLink.replace(app.url, relay.url));
+      await page.getByTestId('new-chat').click();
+      await ask('count slowly to 16');
+      await waitForStdout(/^0\n1\n/);
+      relay.cut();
+      await page.locator('[data-testid=message][data-role=assistant][data-status=interrupted]').waitFor();
+      // It rejoins on its own: streaming again, then to the end, as one answer.
+      await page.locator('[data-testid=message][data-role=assistant][data-status=streaming]').waitFor();
+      assert.equal(await answered(), 'done');
+      await assistant().getByText('Counted to 15.').waitFor();
+      assert.equal(await page.locator('[data-testid=message][data-role=assistant]').count(), 1, 'one answer, not a copy');
+      assert.equal(await stdoutText(), Array.from({ length: 16 }, (_, i) => `${i}\n`).join(''));
+      assert.ok(relay.cuts() >= 1);
+    } finally {
+      page = desktopPage;
+      await relayed.close();
+      relay.close();
+    }
   });
 });

@@ -121,20 +121,24 @@ export async function openChat(id: string): Promise<void> {
   if (view.loaded && !view.turn) void rejoin(view);
 }
 
+/** What rejoining found: no running answer, an error reaching the server, or the answer (ended or broken again). */
+type Rejoined = "none" | "unreachable" | "ended" | "broken";
+
 /** Picks up an answer that is still running on the server (the page was reloaded or reopened meanwhile). */
-async function rejoin(view: ChatView): Promise<void> {
+async function rejoin(view: ChatView): Promise<Rejoined> {
   const controller = new AbortController();
   view.turn = controller;
   let res: Response | null = null;
+  let unreachable = false;
   try {
     res = await api.turnStream(view.id, controller.signal);
   } catch {
-    // no running answer to show; the stored history stands
+    unreachable = true; // the stored history stands
   }
   if (!res) {
     if (view.turn === controller) view.turn = null;
     store.emit("composer");
-    return;
+    return unreachable ? "unreachable" : "none";
   }
   const answer: UIMessage = { id: newId(), role: "assistant", parts: [], status: "streaming", rev: 1 };
   view.messages.push(answer);
@@ -146,7 +150,7 @@ async function rejoin(view: ChatView): Promise<void> {
     message: answer,
     signal: controller.signal,
     onUpdate: () => {
-      // The replay rebuilds the answer from its start: it replaces the copy stored at the last step end.
+      // The replay rebuilds the answer from its start: it replaces the copy shown so far.
       const stored = view.messages.findIndex((m) => m !== answer && m.id === answer.id);
       if (stored >= 0) view.messages.splice(stored, 1);
       if (view.followLatest) selectLastCell(view, answer);
@@ -156,6 +160,35 @@ async function rejoin(view: ChatView): Promise<void> {
   view.turn = null;
   store.emit("messages", "composer", "preview", "chats");
   void loadChats();
+  return answer.status === "interrupted" ? "broken" : "ended";
+}
+
+const kRecoverDelaysMs = [500, 1000, 2000, 4000, 8000, 15000];
+
+/** After a stream broke (not a stop), rejoins the answer the server goes on writing, retrying while it is out of reach. */
+async function recover(view: ChatView): Promise<void> {
+  for (const delay of kRecoverDelaysMs) {
+    await new Promise((resolve) => setTimeout(resolve, delay));
+    if (view.turn || !store.views.has(view.id)) return; // a new turn, a rejoin elsewhere, or a deleted chat
+    const outcome = await rejoin(view);
+    if (outcome === "ended") return;
+    if (outcome === "none") {
+      // It ended while out of reach: show it as the server stored it.
+      await reloadMessages(view);
+      return;
+    }
+  }
+}
+
+async function reloadMessages(view: ChatView): Promise<void> {
+  try {
+    const chat = await api.chat(view.id);
+    if (view.turn || view.run) return;
+    view.messages = (chat.messages ?? []).map(restored);
+    store.emit("messages", "preview");
+  } catch {
+    // the page keeps what it showed
+  }
 }
 
 /** A stored message as it ended: the server keeps the finish reason and any error in its metadata. */
@@ -254,6 +287,7 @@ export async function send(text: string): Promise<boolean> {
   view.turn = null;
   store.emit("messages", "composer", "preview", "chats");
   void loadChats();
+  if (assistant.status === "interrupted") void recover(view);
   return true;
 }
 
