@@ -27,6 +27,10 @@ using Stream = beast::basic_stream<Protocol, asio::any_io_executor, beast::unlim
 using Parser = bhttp::request_parser<bhttp::buffer_body>;
 using asio::use_awaitable;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+// A request body a handler left unread is read and dropped up to this size, so the connection can serve the
+// next request; past it (or when its size is unknown) the answer says `Connection: close` and the connection
+// ends.
+constexpr std::size_t kMaxDrainBytes = 1024 * 1024;
 
 Request to_request(const bhttp::request<bhttp::buffer_body>& header, Status& status) {
   Request request;
@@ -92,6 +96,12 @@ class BeastBodyReader final : public BodyReader {
   bool done() const { return parser_.is_done(); }
   // The client waits for "100 Continue" before sending the body: after a final answer it will not send it.
   bool awaiting_continue() const { return expect_continue_; }
+  // Whether what is left of the body can be dropped to keep the connection (kMaxDrainBytes).
+  bool drainable() const {
+    if (done()) return true;
+    auto declared = declared_length();
+    return !expect_continue_ && declared && *declared <= kMaxDrainBytes;
+  }
 
  private:
   Stream& stream_;
@@ -140,15 +150,16 @@ class BeastResponseWriter final : public ResponseWriter {
  public:
   // `buffer` holds what the connection read beyond the request header (handed over on upgrade); `head` marks
   // a response to HEAD, which carries no body whatever its Content-Length says.
-  BeastResponseWriter(Stream& stream, beast::flat_buffer& buffer, bool keep_alive, bool head)
-      : stream_(stream), buffer_(buffer), keep_alive_(keep_alive), head_(head) {}
+  BeastResponseWriter(Stream& stream, beast::flat_buffer& buffer, const BeastBodyReader& request_body,
+                      bool keep_alive, bool head)
+      : stream_(stream), buffer_(buffer), request_body_(request_body), keep_alive_(keep_alive), head_(head) {}
 
   asio::awaitable<bool> send(Response response) override {
     started_ = true;
     bhttp::response<bhttp::string_body> message{static_cast<bhttp::status>(response.status), 11};
     apply_headers(message, response.headers);
     message.body() = std::move(response.body);
-    message.keep_alive(keep_alive_);
+    message.keep_alive(keep_alive_now());
     // RFC 9110: no Content-Length on 204 and 304 answers.
     if (response.status != 204 && response.status != 304) message.prepare_payload();
     auto [ec, n] = co_await bhttp::async_write(stream_, message, kNoThrow);
@@ -168,7 +179,7 @@ class BeastResponseWriter final : public ResponseWriter {
       failed_ = true;
       co_return false;
     }
-    message.keep_alive(keep_alive_);
+    message.keep_alive(keep_alive_now());
     message.content_length(size);
     auto [write_ec, n] = co_await bhttp::async_write(stream_, message, kNoThrow);
     failed_ = failed_ || static_cast<bool>(write_ec);
@@ -180,7 +191,7 @@ class BeastResponseWriter final : public ResponseWriter {
     streaming_ = true;
     bhttp::response<bhttp::empty_body> message{static_cast<bhttp::status>(status), 11};
     apply_headers(message, headers);
-    message.keep_alive(keep_alive_);
+    message.keep_alive(keep_alive_now());
     message.chunked(true);
     bhttp::response_serializer<bhttp::empty_body> serializer{message};
     auto [ec, n] = co_await bhttp::async_write_header(stream_, serializer, kNoThrow);
@@ -195,7 +206,7 @@ class BeastResponseWriter final : public ResponseWriter {
     remaining_ = head_ ? 0 : content_length;
     bhttp::response<bhttp::empty_body> message{static_cast<bhttp::status>(status), 11};
     apply_headers(message, headers);
-    message.keep_alive(keep_alive_);
+    message.keep_alive(keep_alive_now());
     message.content_length(content_length);
     bhttp::response_serializer<bhttp::empty_body> serializer{message};
     auto [ec, n] = co_await bhttp::async_write_header(stream_, serializer, kNoThrow);
@@ -274,11 +285,20 @@ class BeastResponseWriter final : public ResponseWriter {
 
   bool started() const override { return started_; }
   bool usable() const { return !failed_ && !aborted_ && !streaming_ && !upgraded_; }
+  // What the answer told the client: whether this connection takes another request.
+  bool keeps_alive() const { return keep_alive_; }
 
  private:
   template <class Message>
   static void apply_headers(Message& message, const Headers& headers) {
     for (const auto& [name, value] : headers.items()) message.insert(name, value);
+  }
+
+  // Decided when the answer's head is written: a request body too large to drop means the connection closes,
+  // and the client must know before it reuses the connection.
+  bool keep_alive_now() {
+    keep_alive_ = keep_alive_ && request_body_.drainable();
+    return keep_alive_;
   }
 
   asio::awaitable<bool> write_sized(std::string_view data) {
@@ -294,6 +314,7 @@ class BeastResponseWriter final : public ResponseWriter {
 
   Stream& stream_;
   beast::flat_buffer& buffer_;
+  const BeastBodyReader& request_body_;
   bool keep_alive_;
   bool head_;
   bool started_ = false;
@@ -409,16 +430,14 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         co_return;
       }
       BeastBodyReader reader(stream, buffer, parser, options.idle_timeout);
-      BeastResponseWriter writer(stream, buffer, request.keep_alive, request.method == "HEAD");
+      BeastResponseWriter writer(stream, buffer, reader, request.keep_alive, request.method == "HEAD");
       co_await run_handler(handler, request, reader, writer);
-      if (!writer.usable() || !request.keep_alive) co_return;
-      // A handler that answered without reading the body (an early error): read a small rest so the
-      // connection can serve the next request and the client does not see a reset; close on anything larger.
+      if (!writer.usable() || !writer.keeps_alive()) co_return;
+      // A handler that answered without reading the body (an early error): read the small rest so the
+      // connection can serve the next request (larger ones were answered with Connection: close).
       if (!reader.done() && !co_await drain(reader, kMaxDrainBytes)) co_return;
     }
   }
-
-  static constexpr std::size_t kMaxDrainBytes = 1024 * 1024;
 
   static asio::awaitable<bool> drain(BeastBodyReader& reader, std::size_t limit) {
     if (reader.awaiting_continue()) co_return false;

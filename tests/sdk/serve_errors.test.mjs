@@ -2,6 +2,7 @@
 // Plain fetch, so every request is exactly what is written here.
 
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
 
 import { Sandbox } from '@e2b/code-interpreter';
@@ -69,11 +70,39 @@ test('malformed create requests → 400 naming the problem', async () => {
               /surprise/);
 });
 
-test('an oversized body → 413, which the client reads even while it is still sending', async () => {
-  // The server answers before the body has arrived; closing with unread bytes would reset the connection and
-  // take the answer with it, so repeat enough times for that race to show.
+// Sends a request whose body is `length` bytes of JSON-ish filler, in pieces, and returns all the server answered.
+function rawPost(path, length) {
+  const { hostname, port } = new URL(server.url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname);
+    let answer = '';
+    socket.on('data', (data) => { answer += data; });
+    socket.on('error', reject);
+    socket.on('close', () => resolve(answer));
+    socket.write(`POST ${path} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nX-API-KEY: ${server.apiKey}\r\n` +
+                 `Content-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`);
+    const piece = 'x'.repeat(64 * 1024);
+    let sent = 0;
+    const pump = () => {
+      while (sent < length) {
+        const part = piece.slice(0, Math.min(piece.length, length - sent));
+        sent += part.length;
+        if (!socket.write(part)) return socket.once('drain', pump);
+      }
+    };
+    pump();
+  });
+}
+
+test('an oversized body → 413 with Connection: close, read by the client even while it is still sending', async () => {
+  // The server answers before the body has arrived and does not read the rest: the answer says the connection
+  // ends (so no client sends another request on it), and the server drains before closing (so no reset takes
+  // the answer away). Repeated, for the races to show.
   const big = JSON.stringify({ templateID: 'base', metadata: { blob: 'x'.repeat(2 * 1024 * 1024) } });
   for (let i = 0; i < 20; i++) assertError(await api('POST', '/v2/sandboxes', { body: big }), 413);
+  const answer = await rawPost('/v2/sandboxes', 2 * 1024 * 1024);
+  assert.match(answer, /^HTTP\/1\.1 413 /);
+  assert.match(answer, /\r\nConnection: close\r\n/i);
 });
 
 test('bad list queries → 400', async () => {
