@@ -399,23 +399,26 @@ TEST_F(ProxyTest, EmptyNoContentHeadAndSizedBodiesKeepTheirFraming) {
   EXPECT_FALSE(client.has_buffered());
 }
 
-TEST_F(ProxyTest, EarlyAnswerBeforeTheBodyKeepsTheClientConnection) {
-  start([](Request& request, BodyReader& body, ResponseWriter& writer) -> asio::awaitable<void> {
-    if (request.path == "/execute") {  // refuses without reading the body, as an auth check does
-      Response refusal = error_response(ErrorCode::kUnauthenticated, "unauthorized");
-      co_await writer.send(std::move(refusal));
-      co_return;
-    }
-    co_await echo(request, body, writer);
-  });
+// An upstream that refuses /execute without reading the body, as an auth check does; echoes anything else.
+asio::awaitable<void> refuse_execute(Request& request, BodyReader& body, ResponseWriter& writer) {
+  if (request.path == "/execute") {
+    Response refusal = error_response(ErrorCode::kUnauthenticated, "unauthorized");
+    co_await writer.send(std::move(refusal));
+    co_return;
+  }
+  co_await echo(request, body, writer);
+}
+
+TEST_F(ProxyTest, EarlyAnswerBeforeASizedBodyKeepsTheClientConnection) {
+  start(refuse_execute);
   Client client(front_port_);
-  std::string request = "POST /execute HTTP/1.1\r\nHost: sandbox\r\nTransfer-Encoding: chunked\r\n\r\n";
-  for (int i = 0; i < 10; ++i) request += "2800\r\n" + std::string(0x2800, 'b') + "\r\n";
-  request += "0\r\n\r\n";
-  ASSERT_TRUE(client.send(request));
+  const std::string body_text(100 * 1024, 'b');
+  ASSERT_TRUE(client.send("POST /execute HTTP/1.1\r\nHost: sandbox\r\nContent-Length: " +
+                          std::to_string(body_text.size()) + "\r\n\r\n" + body_text));
   auto head = client.read_head();
   ASSERT_TRUE(head);
   EXPECT_EQ(head->status, 401);
+  EXPECT_NE(head->header("Connection").value_or(""), "close");
   auto body = client.read_body(*head);
   ASSERT_TRUE(body);
   EXPECT_EQ(parse_object(*body)["code"], 401);
@@ -431,6 +434,24 @@ TEST_F(ProxyTest, EarlyAnswerBeforeTheBodyKeepsTheClientConnection) {
   body = client.read_body(*head);
   ASSERT_TRUE(body);
   EXPECT_EQ(parse_object(*body)["target"], "/after");
+}
+
+TEST_F(ProxyTest, EarlyAnswerBeforeABodyOfUnknownSizeSaysTheConnectionCloses) {
+  start(refuse_execute);
+  Client client(front_port_);
+  std::string request = "POST /execute HTTP/1.1\r\nHost: sandbox\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 10; ++i) request += "2800\r\n" + std::string(0x2800, 'b') + "\r\n";
+  request += "0\r\n\r\n";
+  ASSERT_TRUE(client.send(request));
+  auto head = client.read_head();
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->status, 401);
+  // The server cannot promise to drop the rest, so the client must not send another request here.
+  EXPECT_EQ(head->header("Connection"), "close");
+  auto body = client.read_body(*head);
+  ASSERT_TRUE(body);
+  EXPECT_EQ(parse_object(*body)["code"], 401);
+  EXPECT_FALSE(client.read_head()) << "the connection ends after the answer";
 }
 
 TEST_F(ProxyTest, ChunkedUploadStreamsAndArrivesIntact) {
