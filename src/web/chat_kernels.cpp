@@ -6,6 +6,9 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/json.hpp>
 
+#include "chat/stream_json.h"
+#include "web/web_json.h"
+
 namespace cellblock::web {
 
 namespace json = boost::json;
@@ -74,14 +77,11 @@ asio::awaitable<Result<std::string>> ChatKernels::create(const SandboxAccess& ac
     co_return fail(ErrorCode::kUnavailable, "the sandbox could not start a kernel (HTTP " +
                                                 std::to_string((*response)->status()) + "): " + *text);
   }
-  boost::system::error_code ec;
-  json::value reply = json::parse(*text, ec);
-  const json::object* object = ec ? nullptr : reply.if_object();
-  const json::value* id = object != nullptr ? object->if_contains("id") : nullptr;
-  if (id == nullptr || !id->is_string() || id->as_string().empty()) {
+  auto reply = chat::parse_data_object(*text);
+  std::string_view id = reply ? string_member(*reply, "id") : std::string_view();
+  if (id.empty())
     co_return fail(ErrorCode::kInternal, "the sandbox answered a new kernel without an id: " + *text);
-  }
-  co_return std::string(id->as_string());
+  co_return std::string(id);
 }
 
 asio::awaitable<void> ChatKernels::shut_down(const SandboxAccess& access, const std::string& context_id) {

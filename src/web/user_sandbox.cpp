@@ -126,6 +126,22 @@ http::ClientOptions UserSandboxes::agent_options(const SandboxAccess& access) {
   return options;
 }
 
+asio::awaitable<Result<std::unique_ptr<http::ClientResponse>>> SandboxCodeRunner::start(
+    const SandboxAccess& access, const chat::RunRequest& request, std::shared_ptr<http::AbortHandle> cut) {
+  const std::string default_kernel;
+  if (chat_id_.empty() || !is_python(request.language)) {
+    co_return co_await start_execute(access, request, default_kernel, cut);
+  }
+  for (int attempt = 1;; ++attempt) {
+    auto context = co_await kernels_.context_for(access, chat_id_);
+    if (!context) co_return tl::unexpected(context.error());
+    auto response = co_await start_execute(access, request, *context, cut);
+    if (attempt > 1 || !response || (*response)->status() != 404) co_return response;
+    // The sandbox no longer knows the chat's kernel (its agent restarted): start a fresh one, once.
+    kernels_.forget(chat_id_);
+  }
+}
+
 asio::awaitable<Result<json::object>> SandboxCodeRunner::run(chat::RunRequest request,
                                                              chat::ProgressCallback progress,
                                                              std::shared_ptr<http::AbortHandle> abort) {
@@ -137,21 +153,7 @@ asio::awaitable<Result<json::object>> SandboxCodeRunner::run(chat::RunRequest re
   if (abort) by_user = abort->on_abort([cut] { cut->abort(); });
   auto by_kill = access->route.abort->on_abort([cut] { cut->abort(); });
 
-  const bool own_kernel = !chat_id_.empty() && is_python(request.language);
-  std::string context_id;
-  if (own_kernel) {
-    auto context = co_await kernels_.context_for(*access, chat_id_);
-    if (!context) co_return tl::unexpected(context.error());
-    context_id = std::move(*context);
-  }
-  auto response = co_await start_execute(*access, request, context_id, cut);
-  if (response && (*response)->status() == 404 && own_kernel) {
-    // The sandbox no longer knows the chat's kernel (its agent restarted): start a fresh one.
-    kernels_.forget(chat_id_);
-    auto context = co_await kernels_.context_for(*access, chat_id_);
-    if (!context) co_return tl::unexpected(context.error());
-    response = co_await start_execute(*access, request, *context, cut);
-  }
+  auto response = co_await start(*access, request, cut);
   if (!response) co_return tl::unexpected(response.error());
   if ((*response)->status() != 200) {
     auto text = co_await (*response)->read_all(64 * 1024);

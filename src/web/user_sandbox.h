@@ -61,6 +61,10 @@ class SandboxCodeRunner : public chat::CodeRunner {
                                                    std::shared_ptr<http::AbortHandle> abort) override;
 
  private:
+  // Starts the cell in the chat's own kernel, or in the default kernel for its language.
+  asio::awaitable<Result<std::unique_ptr<http::ClientResponse>>> start(
+      const SandboxAccess& access, const chat::RunRequest& request, std::shared_ptr<http::AbortHandle> cut);
+
   UserSandboxes& sandboxes_;
   ChatKernels& kernels_;
   std::string user_;

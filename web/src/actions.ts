@@ -6,7 +6,7 @@ import { asObject, storedStatus } from "./output-util.ts";
 import { isToolPart } from "./stream.ts";
 import { newId, storage, store, type CellRef, type ChatView } from "./state.ts";
 import { streamInto } from "./turn.ts";
-import type { FilePart, Part, ToolPart, UIMessage } from "./types.ts";
+import type { ChatDetail, FilePart, Part, ToolPart, UIMessage } from "./types.ts";
 import { toast } from "./ui/toast.ts";
 
 export const HOME = "/home/user";
@@ -99,16 +99,11 @@ export async function openChat(id: string): Promise<void> {
   if (view.loaded || view.loading) return;
   view.loading = true;
   view.loadError = undefined;
+  let answering = false;
   try {
     const chat = await api.chat(id);
-    if (!view.turn && !view.run) {
-      view.messages = (chat.messages ?? []).map(restored);
-      // The answer being written is not cut off: the rejoined stream replaces it in a moment.
-      const last = view.messages[view.messages.length - 1];
-      if (chat.answering && last?.role === "assistant" && last.status === "interrupted") last.status = "streaming";
-      const cells = cellsOf(view);
-      view.selected = cells.length ? cells[cells.length - 1]!.ref : null;
-    }
+    if (!view.turn && !view.run) showStored(view, chat);
+    answering = chat.answering === true;
     view.loaded = true;
     if (!store.chats.some((c) => c.id === id)) store.chats.unshift({ id, title: chat.title, updatedAt: chat.updatedAt });
   } catch (e) {
@@ -118,7 +113,17 @@ export async function openChat(id: string): Promise<void> {
     view.loading = false;
   }
   store.emit("chats", "messages", "preview");
-  if (view.loaded && !view.turn) void rejoin(view);
+  if (answering && !view.turn) void rejoin(view);
+}
+
+/** Shows a chat as the server stored it, the latest cell selected. */
+function showStored(view: ChatView, chat: ChatDetail): void {
+  view.messages = (chat.messages ?? []).map(restored);
+  // The answer being written is not cut off: the rejoined stream replaces it in a moment.
+  const last = view.messages[view.messages.length - 1];
+  if (chat.answering && last?.role === "assistant" && last.status === "interrupted") last.status = "streaming";
+  const cells = cellsOf(view);
+  view.selected = cells.length ? cells[cells.length - 1]!.ref : null;
 }
 
 /** What rejoining found: no running answer, an error reaching the server, or the answer (ended or broken again). */
@@ -184,7 +189,7 @@ async function reloadMessages(view: ChatView): Promise<void> {
   try {
     const chat = await api.chat(view.id);
     if (view.turn || view.run) return;
-    view.messages = (chat.messages ?? []).map(restored);
+    showStored(view, chat);
     store.emit("messages", "preview");
   } catch {
     // the page keeps what it showed
