@@ -29,8 +29,9 @@ class CodeRunner {
   // raised is a successful run with `error` set, and so is a run cut short: by `abort` (the kernel is
   // interrupted; error KeyboardInterrupt) or by the sandbox dying (error SandboxError), keeping what the cell
   // printed. Fails only when the cell could not start (no sandbox, the agent refused it).
-  virtual boost::asio::awaitable<Result<boost::json::object>> run(
-      RunRequest request, ProgressCallback progress, std::shared_ptr<http::AbortHandle> abort) = 0;
+  virtual boost::asio::awaitable<Result<boost::json::object>> run(RunRequest request,
+                                                                  ProgressCallback progress,
+                                                                  std::shared_ptr<AbortHandle> abort) = 0;
 };
 
 }  // namespace cellblock::chat

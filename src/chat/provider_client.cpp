@@ -68,10 +68,9 @@ std::chrono::seconds retry_delay(const http::ClientResponse& response, int attem
 }
 
 // Sleeps, cut short (kCanceled) by the abort handle.
-asio::awaitable<Status> sleep_for(std::chrono::seconds delay,
-                                  const std::shared_ptr<http::AbortHandle>& abort) {
+asio::awaitable<Status> sleep_for(std::chrono::seconds delay, const std::shared_ptr<AbortHandle>& abort) {
   asio::steady_timer timer(co_await asio::this_coro::executor, delay);
-  http::AbortHandle::Registration registration;
+  AbortHandle::Registration registration;
   if (abort) registration = abort->on_abort([&timer] { timer.cancel(); });
   co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));  // cancellation is checked below
   if (abort && abort->aborted()) co_return fail(ErrorCode::kCanceled, "the request was canceled");

@@ -35,7 +35,7 @@ class CompletionStream {
 };
 
 struct CallOptions {
-  std::shared_ptr<http::AbortHandle> abort;
+  std::shared_ptr<AbortHandle> abort;
   int max_attempts = 3;
   std::chrono::seconds max_retry_delay{20};
   std::string ca_file;  // extra trusted CA (tests)

@@ -33,7 +33,7 @@ struct StepResult {
 
 class Turn {
  public:
-  Turn(TurnInput input, CodeRunner& runner, const ChunkSink& sink, std::shared_ptr<http::AbortHandle> abort,
+  Turn(TurnInput input, CodeRunner& runner, const ChunkSink& sink, std::shared_ptr<AbortHandle> abort,
        TurnLimits limits)
       : input_(std::move(input)), runner_(runner), sink_(sink), abort_(std::move(abort)), limits_(limits) {}
 
@@ -56,7 +56,7 @@ class Turn {
   TurnInput input_;
   CodeRunner& runner_;
   const ChunkSink& sink_;
-  std::shared_ptr<http::AbortHandle> abort_;
+  std::shared_ptr<AbortHandle> abort_;
   TurnLimits limits_;
   int text_parts_ = 0;
   std::string open_text_;  // id of the text part being written, empty when none
@@ -258,7 +258,7 @@ asio::awaitable<std::string> Turn::run() {
 }  // namespace
 
 asio::awaitable<std::string> run_turn(TurnInput input, CodeRunner& runner, const ChunkSink& sink,
-                                      std::shared_ptr<http::AbortHandle> abort, TurnLimits limits) {
+                                      std::shared_ptr<AbortHandle> abort, TurnLimits limits) {
   Turn turn(std::move(input), runner, sink, std::move(abort), limits);
   co_return co_await turn.run();
 }

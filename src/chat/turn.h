@@ -46,8 +46,7 @@ using ChunkSink = std::function<boost::asio::awaitable<void>(const boost::json::
 
 // The finish reason the turn ended with: stop | length | error | interrupted.
 boost::asio::awaitable<std::string> run_turn(TurnInput input, CodeRunner& runner, const ChunkSink& sink,
-                                             std::shared_ptr<http::AbortHandle> abort,
-                                             TurnLimits limits = {});
+                                             std::shared_ptr<AbortHandle> abort, TurnLimits limits = {});
 
 // The system prompt of the data-analysis assistant.
 const std::string& default_system_prompt();

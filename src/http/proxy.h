@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/abort_handle.h"
 #include "http/exchange.h"
 
 namespace cellblock::http {
@@ -21,44 +22,10 @@ struct Upstream {
   std::uint16_t port = 0;
 };
 
-// Lets the owner of a sandbox cut every proxied exchange at once (kill): both sides of each exchange are
-// closed abruptly, without a final chunk, so clients see a reset (e2b-api.md §9 item 1). Once aborted,
-// forward() refuses new exchanges with kSandboxUnavailable. Use only on the server's executor (post to it
-// from elsewhere).
-class AbortHandle : public std::enable_shared_from_this<AbortHandle> {
- public:
-  // Unregisters its callback when destroyed.
-  class Registration {
-   public:
-    Registration() = default;
-    Registration(std::shared_ptr<AbortHandle> owner, std::uint64_t id) : owner_(std::move(owner)), id_(id) {}
-    Registration(Registration&& other) noexcept;
-    Registration& operator=(Registration&& other) noexcept;
-    Registration(const Registration&) = delete;
-    Registration& operator=(const Registration&) = delete;
-    ~Registration();
-
-   private:
-    std::shared_ptr<AbortHandle> owner_;
-    std::uint64_t id_ = 0;
-  };
-
-  void abort();
-  bool aborted() const { return aborted_; }
-  // Runs `cut` on abort() (at once if already aborted) until the registration is dropped. The handle must be
-  // owned by a shared_ptr.
-  [[nodiscard]] Registration on_abort(std::function<void()> cut);
-
- private:
-  bool aborted_ = false;
-  std::uint64_t next_id_ = 1;
-  std::map<std::uint64_t, std::function<void()>> cuts_;
-};
-
 struct ForwardOptions {
   Headers add_headers;                      // set on the upstream request, e.g. E2b-Sandbox-Port
   std::vector<std::string> remove_headers;  // hop-by-hop headers are always removed as well
-  std::shared_ptr<AbortHandle> abort;       // optional
+  std::shared_ptr<AbortHandle> abort;       // optional: kill and pause cut the exchange (clients see a reset)
   std::chrono::seconds connect_timeout{5};
 };
 

@@ -12,8 +12,8 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "chat/stream_json.h"
 #include "chat/ui_message_stream.h"
+#include "common/json_fields.h"
 
 namespace cellblock::web {
 
@@ -56,15 +56,15 @@ asio::awaitable<void> LiveStream::drive(std::shared_ptr<LiveStream> self, asio::
 
 void LiveStream::push(const json::object& chunk) {
   builder_.apply(chunk);
-  std::string_view type = chat::string_field(chunk, "type");
+  std::string_view type = string_field(chunk, "type");
   if (type == "finish-step" || type == "finish") persist_(builder_);
   keep(chunk);
   changed_.cancel();
 }
 
 void LiveStream::keep(const json::object& chunk) {
-  if (chat::string_field(chunk, "type") == "tool-output-available") {
-    std::string_view call_id = chat::string_field(chunk, "toolCallId");
+  if (string_field(chunk, "type") == "tool-output-available") {
+    std::string_view call_id = string_field(chunk, "toolCallId");
     const json::value* preliminary = chunk.if_contains("preliminary");
     const bool snapshot = preliminary != nullptr && preliminary->is_bool() && preliminary->get_bool();
     if (auto previous = snapshots_.find(call_id); previous != snapshots_.end()) {

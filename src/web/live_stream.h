@@ -42,7 +42,7 @@ class LiveStream : public std::enable_shared_from_this<LiveStream> {
   void push(const boost::json::object& chunk);
   chat::ChunkSink sink();
   // Fires when the work should stop: the model request is aborted and a running cell interrupted.
-  const std::shared_ptr<http::AbortHandle>& abort_handle() const { return abort_; }
+  const std::shared_ptr<AbortHandle>& abort_handle() const { return abort_; }
   bool ended() const { return ended_; }
 
   // Answers a request with this stream: the head, every chunk so far, then each new one, then `[DONE]`. True
@@ -57,7 +57,7 @@ class LiveStream : public std::enable_shared_from_this<LiveStream> {
 
   Persist persist_;
   chat::UiMessageBuilder builder_;
-  std::shared_ptr<http::AbortHandle> abort_ = std::make_shared<http::AbortHandle>();
+  std::shared_ptr<AbortHandle> abort_ = std::make_shared<AbortHandle>();
   std::vector<std::string> frames_;  // framed chunks; "" where a newer snapshot replaced one
   // Tool call id → index of its latest progress snapshot in frames_.
   std::map<std::string, std::size_t, std::less<>> snapshots_;

@@ -71,7 +71,7 @@ class ScriptedRunner : public CodeRunner {
   std::vector<std::string> codes;
 
   asio::awaitable<Result<json::object>> run(RunRequest request, ProgressCallback progress,
-                                            std::shared_ptr<http::AbortHandle> abort) override {
+                                            std::shared_ptr<AbortHandle> abort) override {
     codes.push_back(request.code);
     ExecutionOutput output;
     const std::string& code = request.code;
@@ -149,7 +149,7 @@ TurnRun run(ProviderSettings provider, std::string prompt, ScriptedRunner& runne
             StopWhen stop_when = {}, std::string model = "fake-model") {
   asio::io_context io;
   TurnRun result;
-  auto abort = std::make_shared<http::AbortHandle>();
+  auto abort = std::make_shared<AbortHandle>();
   TurnInput input;
   input.provider = std::move(provider);
   input.model = std::move(model);

@@ -1,4 +1,5 @@
 #include "agent/envd/filesystem_rpc.h"
+#include "common/async_primitives.h"
 
 #include <sys/stat.h>
 
@@ -53,11 +54,6 @@ Result<WatchOptions> watch_options(const json::object& message, const UserSpec& 
   options.recursive = *recursive;
   options.include_entry = *include_entry;
   return options;
-}
-
-asio::awaitable<void> sleep_for(std::chrono::steady_clock::duration duration) {
-  asio::steady_timer timer(co_await asio::this_coro::executor, duration);
-  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
 }
 
 json::object oneof(const char* name, json::value value) {

@@ -1,4 +1,5 @@
 #include "agent/envd/process_rpc.h"
+#include "common/async_primitives.h"
 
 #include <csignal>
 
@@ -130,11 +131,6 @@ Result<int> parse_signal(const json::object& message) {
     if (value.get_int64() == 15) return SIGTERM;
   }
   return fail(ErrorCode::kInvalidArgument, "unsupported signal (use SIGNAL_SIGKILL or SIGNAL_SIGTERM)");
-}
-
-asio::awaitable<void> sleep_for(std::chrono::steady_clock::duration duration) {
-  asio::steady_timer timer(co_await asio::this_coro::executor, duration);
-  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
 }
 
 // Streams a subscription until its End event; keepalives while idle; the stream's own deadline ends it with

@@ -7,11 +7,10 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "agent/common/blocking_call.h"
+#include "common/blocking_call.h"
 #include "common/encoding.h"
 
 namespace cellblock::interpreter {
-using agent::on_pool;
 
 std::optional<std::string> normalize_language(std::string_view language) {
   std::string name;
@@ -30,7 +29,7 @@ ContextRegistry::ContextRegistry(asio::any_io_executor executor, asio::thread_po
 ContextRegistry::~ContextRegistry() = default;
 
 void ContextRegistry::start_default() {
-  default_ready_ = std::make_shared<agent::AsyncEvent>(executor_);
+  default_ready_ = std::make_shared<AsyncEvent>(executor_);
   asio::co_spawn(
       executor_,
       [this, ready = default_ready_]() -> asio::awaitable<void> {
@@ -92,7 +91,7 @@ asio::awaitable<std::unique_ptr<jupyter::Kernel>> ContextRegistry::take_spare() 
 
 void ContextRegistry::start_spare() {
   if (shut_down_ || spare_ || (spare_ready_ && !spare_ready_->is_set())) return;
-  spare_ready_ = std::make_shared<agent::AsyncEvent>(executor_);
+  spare_ready_ = std::make_shared<AsyncEvent>(executor_);
   asio::co_spawn(
       executor_,
       [this, ready = spare_ready_]() -> asio::awaitable<void> {

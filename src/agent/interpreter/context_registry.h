@@ -14,7 +14,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/thread_pool.hpp>
 
-#include "agent/common/async_primitives.h"
+#include "common/async_primitives.h"
 #include "common/error.h"
 #include "jupyter/kernel.h"
 
@@ -37,7 +37,7 @@ struct Context {
   const std::string language;
   const std::string cwd;
   std::unique_ptr<jupyter::Kernel> kernel;  // null once the context is removed
-  agent::AsyncMutex lock;                   // executions in one context run one at a time
+  AsyncMutex lock;                          // executions in one context run one at a time
   std::uint64_t env_version = 0;            // the sandbox env version this kernel has
 };
 
@@ -89,13 +89,13 @@ class ContextRegistry {
   InterpreterSettings settings_;
   std::vector<std::shared_ptr<Context>> contexts_;                         // in creation order
   std::map<std::string, std::shared_ptr<Context>, std::less<>> defaults_;  // language → default context
-  std::shared_ptr<agent::AsyncEvent> default_ready_;
+  std::shared_ptr<AsyncEvent> default_ready_;
   std::map<std::string, std::string> sandbox_env_;
   std::uint64_t env_version_ = 0;
   Error default_error_;
   std::unique_ptr<jupyter::Kernel> spare_;  // Python, default cwd
   std::uint64_t spare_env_version_ = 0;
-  std::shared_ptr<agent::AsyncEvent> spare_ready_;  // unset while the spare starts
+  std::shared_ptr<AsyncEvent> spare_ready_;  // unset while the spare starts
   bool shut_down_ = false;
 };
 

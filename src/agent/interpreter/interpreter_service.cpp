@@ -1,4 +1,5 @@
 #include "agent/interpreter/interpreter_service.h"
+#include "common/async_primitives.h"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
@@ -29,11 +30,6 @@ json::object context_json(const Context& context) {
   out["language"] = context.language;
   out["cwd"] = context.cwd;
   return out;
-}
-
-asio::awaitable<void> sleep_for(std::chrono::steady_clock::duration duration) {
-  asio::steady_timer timer(co_await asio::this_coro::executor, duration);
-  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
 }
 
 void append_line(std::string& batch, const json::object& line) {

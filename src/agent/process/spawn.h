@@ -10,8 +10,8 @@
 
 #include "agent/process/child_env.h"
 #include "agent/process/process_types.h"
-#include "agent/process/unique_fd.h"
 #include "common/error.h"
+#include "common/unique_fd.h"
 
 namespace cellblock::agent {
 

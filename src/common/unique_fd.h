@@ -4,7 +4,7 @@
 
 #include <utility>
 
-namespace cellblock::agent {
+namespace cellblock {
 
 class UniqueFd {
  public:
@@ -29,4 +29,4 @@ class UniqueFd {
   int fd_ = -1;
 };
 
-}  // namespace cellblock::agent
+}  // namespace cellblock

@@ -10,7 +10,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-namespace cellblock::agent {
+namespace cellblock {
 
 template <class F>
 auto on_pool(boost::asio::thread_pool& pool, F f) -> boost::asio::awaitable<decltype(f())> {
@@ -29,4 +29,4 @@ auto on_pool(boost::asio::thread_pool& pool, F f) -> boost::asio::awaitable<decl
       asio::use_awaitable, std::move(f));
 }
 
-}  // namespace cellblock::agent
+}  // namespace cellblock
