@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "common/agent_protocol.h"
 #include "http/proxy.h"
 
 namespace cellblock::agent {
@@ -49,7 +50,7 @@ class CorsWriter final : public http::ResponseWriter {
 };
 
 std::optional<int> port_header(const http::Request& request) {
-  auto text = request.header("E2b-Sandbox-Port");
+  auto text = request.header(agent_protocol::kPortHeader);
   if (!text) return std::nullopt;
   int port = 0;
   auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), port);
@@ -65,11 +66,14 @@ asio::awaitable<void> forward_to_local_port(int port, http::Request& request, ht
   upstream.host = "127.0.0.1";
   upstream.port = static_cast<std::uint16_t>(port);
   http::ForwardOptions options;
-  options.remove_headers = {"E2b-Sandbox-Id", "E2b-Sandbox-Port", "X-Access-Token"};
+  options.remove_headers = {std::string(agent_protocol::kSandboxIdHeader),
+                            std::string(agent_protocol::kPortHeader),
+                            std::string(agent_protocol::kAccessTokenHeader)};
   Status forwarded = co_await http::forward(request, body, writer, upstream, options);
   if (!forwarded && forwarded.error().code == ErrorCode::kSandboxUnavailable && !writer.started()) {
-    co_await writer.send(http::error_response(ErrorCode::kSandboxUnavailable,
-                                              "nothing listens on port " + std::to_string(port) + " in the sandbox"));
+    co_await writer.send(
+        http::error_response(ErrorCode::kSandboxUnavailable,
+                             "nothing listens on port " + std::to_string(port) + " in the sandbox"));
   }
 }
 
@@ -96,9 +100,9 @@ asio::awaitable<void> AgentRouter::route(int default_port, http::Request& reques
     co_return;
   }
   int port = port_header(request).value_or(default_port);
-  if (port == kEnvdPort) {
+  if (port == agent_protocol::kEnvdPort) {
     co_await envd_.handle(request, body, writer);
-  } else if (port == kInterpreterPort) {
+  } else if (port == agent_protocol::kInterpreterPort) {
     co_await interpreter_.handle(request, body, writer);
   } else if (port < 0) {
     co_await writer.send(

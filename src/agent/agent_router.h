@@ -9,9 +9,6 @@
 
 namespace cellblock::agent {
 
-inline constexpr int kEnvdPort = 49983;
-inline constexpr int kInterpreterPort = 49999;
-
 class AgentRouter {
  public:
   AgentRouter(EnvdService& envd, interpreter::InterpreterService& interpreter)

@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/http_call.h"
+#include "common/agent_protocol.h"
 
 namespace cellblock::cli {
 namespace {
@@ -108,9 +109,10 @@ void add_sandbox_command(CLI::App& app) {
       source.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
     auto info = checked(base_call(*connection, "GET", "/sandboxes/" + *id), 200);
     HttpCall call = base_call(*connection, "POST", "/execute");
-    call.headers.emplace_back("E2b-Sandbox-Id", *id);
-    call.headers.emplace_back("E2b-Sandbox-Port", "49999");
-    call.headers.emplace_back("X-Access-Token", std::string(info.at("envdAccessToken").as_string()));
+    call.headers.emplace_back(agent_protocol::kSandboxIdHeader, *id);
+    call.headers.emplace_back(agent_protocol::kPortHeader, std::to_string(agent_protocol::kInterpreterPort));
+    call.headers.emplace_back(agent_protocol::kAccessTokenHeader,
+                              std::string(info.at("envdAccessToken").as_string()));
     json::object body;
     body["code"] = source;
     call.body = json::serialize(body);

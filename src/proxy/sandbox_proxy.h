@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "common/agent_protocol.h"
 #include "http/exchange.h"
 #include "sandbox/sandbox_manager.h"
 
@@ -16,7 +17,7 @@ namespace asio = boost::asio;
 
 struct Target {
   std::string sandbox_id;
-  int port = 49983;
+  int port = agent_protocol::kEnvdPort;
 };
 
 // The sandbox a request is for, if it is sandbox traffic at all (nullopt: control plane or web app).

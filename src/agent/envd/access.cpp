@@ -1,5 +1,7 @@
 #include "agent/envd/access.h"
 
+#include "common/agent_protocol.h"
+
 #include <charconv>
 
 namespace cellblock::agent {
@@ -19,7 +21,7 @@ std::string_view query_param(const http::Request& request, std::string_view name
 
 Status AccessPolicy::check_token(const http::Request& request) const {
   if (!token_) return {};
-  auto given = request.header("X-Access-Token");
+  auto given = request.header(agent_protocol::kAccessTokenHeader);
   if (given && secure_equals(*given, *token_)) return {};
   return tl::unexpected(unauthorized());
 }
