@@ -38,6 +38,9 @@ struct SandboxSpec {
   // PID 1's stdout/stderr: a host descriptor the caller keeps owning (e.g. a pipe it drains); -1 = /dev/null.
   int stdout_fd = -1;
   int stderr_fd = -1;
+  // Host descriptors (> 2) that PID 1 inherits under the same numbers, e.g. the write end of the pipe on
+  // which the agent says it is ready. The caller keeps owning its copies.
+  std::vector<int> inherited_fds;
 };
 
 // Everything needed to find a sandbox again; serialisable (handle_json.h) so the server can re-attach after a
@@ -69,6 +72,13 @@ class Runtime {
   // Kills what is left, removes the cgroups and sandbox_dir. Idempotent.
   virtual Status cleanup(const SandboxHandle& handle) = 0;
   virtual Result<Usage> usage(const SandboxHandle& handle) const = 0;
+  // Stops every process of the sandbox where it stands (no CPU, memory kept) and returns once all are
+  // stopped; thaw() lets them run on. Both idempotent.
+  virtual Status freeze(const SandboxHandle& handle) = 0;
+  virtual Status thaw(const SandboxHandle& handle) = 0;
+  // The handle a sandbox started with `id` in `sandbox_dir` would have, without its process: enough for
+  // cleanup() when the recorded handle is lost (an unreadable record).
+  virtual SandboxHandle handle_for(const std::string& id, const std::string& sandbox_dir) const = 0;
 };
 
 }  // namespace cellblock::runtime

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <fstream>
@@ -17,6 +18,9 @@ namespace {
 
 constexpr std::uint64_t kCpuPeriodUs = 100000;
 const char* const kV1Controllers[] = {"memory", "pids", "cpu", "cpuacct"};
+// Optional: without it sandboxes run, but cannot be paused with their memory.
+constexpr const char* kV1Freezer = "freezer";
+constexpr auto kFreezeTimeout = std::chrono::seconds(10);
 
 bool exists(const std::string& path) {
   struct stat st {};
@@ -109,9 +113,19 @@ Result<std::uint64_t> read_number(const std::string& path) {
   }
 }
 
+// The weight of all sandboxes together against the host's processes, on the parent group.
+Status write_parent_cpu_weight(const std::string& parent, bool unified, std::uint32_t weight) {
+  weight = std::clamp<std::uint32_t>(weight, 1, 10000);
+  if (unified) return write_file(parent + "/cpu.weight", std::to_string(weight));
+  // v1 cpu.shares: 1024 is one ordinary process, as weight 100 is in v2.
+  return write_file(parent + "/cpu.shares",
+                    std::to_string(std::max<std::uint64_t>(2, weight * 1024ULL / 100)));
+}
+
 }  // namespace
 
-Result<CgroupLayout> detect_cgroup_layout(const std::string& cgroup_root, const std::string& parent_name) {
+Result<CgroupLayout> detect_cgroup_layout(const std::string& cgroup_root, const std::string& parent_name,
+                                          std::uint32_t cpu_weight) {
   CgroupLayout layout;
   for (const auto& v2 : {cgroup_root, cgroup_root + "/unified"}) {
     if (has_controllers(v2 + "/cgroup.controllers")) {
@@ -124,6 +138,7 @@ Result<CgroupLayout> detect_cgroup_layout(const std::string& cgroup_root, const 
       if (auto s = write_file(parent + "/cgroup.subtree_control", "+memory +pids +cpu"); !s) {
         return tl::unexpected(s.error());
       }
+      if (auto s = write_parent_cpu_weight(parent, true, cpu_weight); !s) return tl::unexpected(s.error());
       layout.parents.push_back(parent);
       return layout;
     }
@@ -138,7 +153,17 @@ Result<CgroupLayout> detect_cgroup_layout(const std::string& cgroup_root, const 
     }
     std::string parent = hierarchy + "/" + parent_name;
     if (auto s = make_dir(parent); !s) return tl::unexpected(s.error());
+    if (std::string_view(controller) == "cpu") {
+      if (auto s = write_parent_cpu_weight(parent, false, cpu_weight); !s) return tl::unexpected(s.error());
+    }
     layout.parents.push_back(parent);
+    layout.controllers.emplace_back(controller);
+  }
+  if (const std::string freezer = cgroup_root + "/" + kV1Freezer; exists(freezer + "/cgroup.procs")) {
+    std::string parent = freezer + "/" + parent_name;
+    if (auto s = make_dir(parent); !s) return tl::unexpected(s.error());
+    layout.parents.push_back(parent);
+    layout.controllers.emplace_back(kV1Freezer);
   }
   return layout;
 }
@@ -154,8 +179,8 @@ Result<std::vector<std::string>> create_cgroups(const CgroupLayout& layout, cons
       return tl::unexpected(error);
     }
     groups.push_back(group);
-    Status limited =
-        layout.unified ? write_v2_limits(group, limits) : write_v1_limits(kV1Controllers[i], group, limits);
+    Status limited = layout.unified ? write_v2_limits(group, limits)
+                                    : write_v1_limits(layout.controllers[i], group, limits);
     if (!limited) {
       (void)remove_cgroups(groups);
       return tl::unexpected(limited.error());
@@ -199,6 +224,43 @@ Status remove_cgroups(const std::vector<std::string>& groups) {
     if (::rmdir(group.c_str()) != 0 && errno != ENOENT) {
       return tl::unexpected(system_error("removing cgroup " + group + " (is a process still in it?)", errno));
     }
+  }
+  return {};
+}
+
+Status freeze_cgroups(const std::vector<std::string>& groups, bool frozen) {
+  std::string v1 = find_group_file(groups, "freezer.state");
+  std::string v2 = v1.empty() ? find_group_file(groups, "cgroup.freeze") : std::string();
+  if (v1.empty() && v2.empty()) {
+    return fail(ErrorCode::kUnavailable,
+                "the sandbox has no freezer cgroup: mount the v1 freezer hierarchy (or use cgroup2) to pause "
+                "sandboxes with their memory");
+  }
+  if (auto s = v1.empty() ? write_file(v2, frozen ? "1" : "0") : write_file(v1, frozen ? "FROZEN" : "THAWED");
+      !s)
+    return s;
+  if (!frozen) return {};
+  // Freezing is asynchronous: the kernel reports when the last task has stopped. Neither v1 nor this hybrid
+  // layout offers a notification, so look again with a short back-off (it takes well under a millisecond for
+  // an idle sandbox).
+  const std::string events =
+      v1.empty() ? v2.substr(0, v2.size() - std::string_view("freeze").size()) + "events" : std::string();
+  auto done = [&]() {
+    auto content = read_file(v1.empty() ? events : v1);
+    if (!content) return false;
+    return v1.empty() ? content->find("frozen 1") != std::string::npos : content->starts_with("FROZEN");
+  };
+  const auto deadline = std::chrono::steady_clock::now() + kFreezeTimeout;
+  for (auto pause = std::chrono::microseconds(50); !done();
+       pause = std::min(pause * 2, std::chrono::microseconds(5000))) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      (void)(v1.empty() ? write_file(v2, "0") : write_file(v1, "THAWED"));
+      return fail(ErrorCode::kInternal,
+                  "the sandbox's processes did not all stop within " +
+                      std::to_string(kFreezeTimeout.count()) +
+                      " s (a task in uninterruptible sleep? check dmesg); it keeps running");
+    }
+    std::this_thread::sleep_for(pause);
   }
   return {};
 }

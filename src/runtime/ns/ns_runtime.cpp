@@ -53,6 +53,9 @@ Status validate(const SandboxSpec& spec) {
   if ((spec.stdout_fd >= 0 && spec.stdout_fd <= 2) || (spec.stderr_fd >= 0 && spec.stderr_fd <= 2)) {
     return fail(ErrorCode::kInvalidArgument, "stdout_fd/stderr_fd must be -1 or a descriptor > 2");
   }
+  for (int fd : spec.inherited_fds) {
+    if (fd <= 2) return fail(ErrorCode::kInvalidArgument, "inherited descriptors must be > 2");
+  }
   if (spec.limits.memory_bytes < (8ULL << 20) || spec.limits.pids < 2 || spec.limits.cpus <= 0) {
     return fail(ErrorCode::kInvalidArgument, "limits: memory >= 8 MiB, pids >= 2 and cpus > 0 required");
   }
@@ -138,7 +141,7 @@ Result<std::unique_ptr<NsRuntime>> NsRuntime::create(NsRuntimeOptions options) {
   }
   auto seccomp = compile_seccomp_policy(options.seccomp_policy_path);
   if (!seccomp) return tl::unexpected(seccomp.error());
-  auto cgroups = detect_cgroup_layout(options.cgroup_root, options.cgroup_parent);
+  auto cgroups = detect_cgroup_layout(options.cgroup_root, options.cgroup_parent, options.cpu_weight);
   if (!cgroups) return tl::unexpected(cgroups.error());
   return std::unique_ptr<NsRuntime>(
       new NsRuntime(std::move(options), std::move(*seccomp), std::move(*cgroups)));
@@ -153,6 +156,7 @@ Result<SandboxHandle> NsRuntime::start(const SandboxSpec& spec) {
   if (!mounts) return tl::unexpected(mounts.error());
   plan.mounts = std::move(*mounts);
   plan.exec = prepare_exec(spec.argv, spec.env, spec.stdout_fd, spec.stderr_fd);
+  plan.exec.inherited_fds = spec.inherited_fds;
   plan.hostname = spec.hostname;
   plan.seccomp = &seccomp_;
 
@@ -221,6 +225,8 @@ Status NsRuntime::kill(const SandboxHandle& handle) {
   auto deadline = std::chrono::steady_clock::now() + kKillTimeout;
   // SIGKILL to PID 1 tears down the whole pid namespace; the identity check keeps a recycled pid safe.
   if (handle.pid > 0 && same_process(handle.pid, handle.pid_start_time)) ::kill(handle.pid, SIGKILL);
+  // Frozen tasks (a paused sandbox) cannot die until they are thawed; a group without a freezer says so.
+  (void)freeze_cgroups(handle.cgroups, false);
   // Anything that reached the sandbox's cgroups by other means goes too.
   if (auto s = kill_cgroup_processes(handle.cgroups, kKillTimeout); !s) return s;
   if (handle.pid > 0) reap(handle.pid, handle.pid_start_time, deadline);
@@ -244,6 +250,25 @@ Status NsRuntime::cleanup(const SandboxHandle& handle) {
   std::filesystem::remove_all(handle.sandbox_dir, ec);
   if (ec) return tl::unexpected(system_error("removing " + handle.sandbox_dir, ec.value()));
   return {};
+}
+
+Status NsRuntime::freeze(const SandboxHandle& handle) {
+  return freeze_cgroups(handle.cgroups, true);
+}
+
+Status NsRuntime::thaw(const SandboxHandle& handle) {
+  return freeze_cgroups(handle.cgroups, false);
+}
+
+SandboxHandle NsRuntime::handle_for(const std::string& id, const std::string& sandbox_dir) const {
+  SandboxHandle handle;
+  handle.id = id;
+  handle.sandbox_dir = sandbox_dir;
+  handle.socket_path = sandbox_dir + "/run/agent.sock";
+  if (valid_id(id)) {
+    for (const auto& parent : cgroups_.parents) handle.cgroups.push_back(parent + "/" + id);
+  }
+  return handle;
 }
 
 Result<Usage> NsRuntime::usage(const SandboxHandle& handle) const {

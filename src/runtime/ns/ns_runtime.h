@@ -22,6 +22,9 @@ struct NsRuntimeOptions {
   std::string seccomp_policy_path = kDefaultSeccompPolicyPath;
   std::string cgroup_root = "/sys/fs/cgroup";
   std::string cgroup_parent = "cellblock";  // sandboxes live in <root>/<controller>/<parent>/<id>
+  // The CPU weight of all sandboxes together against the host's other processes (cgroup v2 scale, 1-10000;
+  // 100 = one ordinary host process; v1 hosts get the matching cpu.shares).
+  std::uint32_t cpu_weight = 100;
 };
 
 class NsRuntime final : public Runtime {
@@ -34,6 +37,9 @@ class NsRuntime final : public Runtime {
   Status kill(const SandboxHandle& handle) override;
   Status cleanup(const SandboxHandle& handle) override;
   Result<Usage> usage(const SandboxHandle& handle) const override;
+  Status freeze(const SandboxHandle& handle) override;
+  Status thaw(const SandboxHandle& handle) override;
+  SandboxHandle handle_for(const std::string& id, const std::string& sandbox_dir) const override;
 
   bool uses_cgroup2() const { return cgroups_.unified; }
 

@@ -162,6 +162,9 @@ StepResult prepare_stdio(const ExecPlan& plan) {
   // pipe too, which is how the parent learns that execve succeeded).
   if (::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
     return step_failed(ContainStep::kStdio, errno, "close_range");
+  for (int fd : plan.inherited_fds) {
+    if (::fcntl(fd, F_SETFD, 0) != 0) return step_failed(ContainStep::kStdio, errno, "inherited descriptor");
+  }
   return step_ok();
 }
 

@@ -31,9 +31,10 @@ struct ExecPlan {
   std::vector<char*> env;
   int stdout_fd = -1;
   int stderr_fd = -1;
-  int release_fd = -1;            // child's read end
-  int report_fd = -1;             // child's write end
-  int parent_ends[2] = {-1, -1};  // the parent's pipe ends, closed first thing in the child
+  int release_fd = -1;             // child's read end
+  int report_fd = -1;              // child's write end
+  int parent_ends[2] = {-1, -1};   // the parent's pipe ends, closed first thing in the child
+  std::vector<int> inherited_fds;  // kept open across execve under the same numbers
 };
 
 struct HandshakePipes {
