@@ -2,6 +2,7 @@
 // 49999 (what the E2B SDKs use in debug mode); inside a sandbox it serves both on one Unix socket, routed by
 // header.
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -25,6 +26,8 @@
 #include "agent/envd/envd_service.h"
 #include "agent/interpreter/context_registry.h"
 #include "agent/interpreter/interpreter_service.h"
+#include "agent/sandbox_deadline.h"
+#include "common/agent_protocol.h"
 #include "http/server.h"
 #include "jupyter/kernel.h"
 
@@ -36,8 +39,8 @@ using namespace cellblock;
 
 struct Options {
   std::string listen = "127.0.0.1";
-  int envd_port = agent::kEnvdPort;
-  int interpreter_port = agent::kInterpreterPort;
+  int envd_port = agent_protocol::kEnvdPort;
+  int interpreter_port = agent_protocol::kInterpreterPort;
   std::string unix_socket;
   std::string workdir;
   std::string user;
@@ -47,6 +50,7 @@ struct Options {
   std::string kernel_pythonpath;
   std::string log_level = "info";
   std::string ready_file;
+  int ready_fd = -1;
 };
 
 // Where the kernel start-up module (templates/code-interpreter/python) lives: the flag, the environment, next
@@ -122,8 +126,17 @@ int main(int argc, char** argv) {
                  "directory holding the cellblock_kernel module");
   app.add_option("--log-level", options.log_level, "trace, debug, info, warn, error");
   app.add_option("--ready-file", options.ready_file, "create this file once the default kernel is ready");
+  app.add_option(std::string(agent_protocol::kReadyFdFlag), options.ready_fd,
+                 "inherited descriptor: write one byte to it once the default kernel is ready, then close it")
+      ->check(CLI::Range(3, 1 << 20));
   CLI11_PARSE(app, argc, argv);
 
+  // Kernels and commands must not inherit the readiness descriptor: its end of file tells the server this
+  // agent died.
+  if (options.ready_fd >= 0 && ::fcntl(options.ready_fd, F_SETFD, FD_CLOEXEC) != 0) {
+    std::fprintf(stderr, "cellblock-agent: --ready-fd %d is not an open descriptor\n", options.ready_fd);
+    return 2;
+  }
   spdlog::set_default_logger(spdlog::stderr_color_mt("agent"));
   spdlog::set_level(spdlog::level::from_str(options.log_level));
 
@@ -160,16 +173,22 @@ int main(int argc, char** argv) {
   contexts.set_sandbox_env(parse_env(options.env));
   interpreter::InterpreterService interpreter_service(
       contexts, [&access](const http::Request& request) { return access.check_token(request); });
+  agent::SandboxDeadline deadline(io.get_executor(), []() {
+    spdlog::critical("the sandbox outlived its deadline (the server that should end it is gone): ending it");
+    if (::getpid() == 1) ::kill(-1, SIGKILL);  // every process of the sandbox; init itself is spared
+    std::_Exit(0);
+  });
   agent::EnvdService envd(
       io.get_executor(), access, users, parse_env(options.env),
-      [&contexts](const std::map<std::string, std::string>& env) { contexts.set_sandbox_env(env); });
+      [&contexts](const std::map<std::string, std::string>& env) { contexts.set_sandbox_env(env); },
+      [&deadline](std::optional<std::int64_t> unix_ms) { deadline.set(unix_ms); });
   agent::AgentRouter router(envd, interpreter_service);
   http::Server server(io.get_executor());
 
   if (!options.listen.empty()) {
     for (auto [name, port, service] :
-         {std::tuple{"envd", options.envd_port, agent::kEnvdPort},
-          std::tuple{"interpreter", options.interpreter_port, agent::kInterpreterPort}}) {
+         {std::tuple{"envd", options.envd_port, agent_protocol::kEnvdPort},
+          std::tuple{"interpreter", options.interpreter_port, agent_protocol::kInterpreterPort}}) {
       auto bound =
           server.listen_tcp(options.listen, static_cast<std::uint16_t>(port), router.handler_for(service));
       if (!bound) {
@@ -195,6 +214,11 @@ int main(int argc, char** argv) {
         if (!context) spdlog::error("the default Python context is unavailable: {}", context.error().message);
         if (!options.ready_file.empty()) {
           if (FILE* ready = std::fopen(options.ready_file.c_str(), "w")) std::fclose(ready);
+        }
+        if (options.ready_fd >= 0) {
+          ssize_t written = ::write(options.ready_fd, "1", 1);
+          if (written != 1) spdlog::error("cannot signal readiness on descriptor {}", options.ready_fd);
+          ::close(options.ready_fd);
         }
         say("ready");
       },

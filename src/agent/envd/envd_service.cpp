@@ -8,6 +8,7 @@
 
 #include <boost/json.hpp>
 
+#include "common/agent_protocol.h"
 #include "common/encoding.h"
 
 namespace cellblock::agent {
@@ -67,6 +68,7 @@ bool looks_like_rpc(std::string_view path) {
 struct InitRequest {
   std::optional<std::map<std::string, std::string>> env_vars;
   std::optional<std::string> access_token;
+  std::optional<std::optional<std::int64_t>> deadline;  // absent; null (lifted); unix ms
 };
 
 Result<InitRequest> parse_init(std::string_view text) {
@@ -88,6 +90,14 @@ Result<InitRequest> parse_init(std::string_view text) {
         return fail(ErrorCode::kInvalidArgument, "init: accessToken must be a non-empty string");
       }
       init.access_token = std::string(field.get_string());
+    } else if (key == agent_protocol::kDeadlineField) {
+      if (field.is_null()) {
+        init.deadline.emplace(std::nullopt);
+      } else if (field.is_int64() && field.get_int64() > 0) {
+        init.deadline.emplace(field.get_int64());
+      } else {
+        return fail(ErrorCode::kInvalidArgument, "init: deadline must be unix milliseconds or null");
+      }
     }
     // Other fields of E2B's /init (timestamp, defaultUser, …) are accepted and ignored.
   }
@@ -97,9 +107,11 @@ Result<InitRequest> parse_init(std::string_view text) {
 }  // namespace
 
 EnvdService::EnvdService(asio::any_io_executor executor, AccessPolicy& access, const AgentUsers& users,
-                         std::map<std::string, std::string> sandbox_env, EnvListener on_env_change)
+                         std::map<std::string, std::string> sandbox_env, EnvListener on_env_change,
+                         DeadlineListener on_deadline)
     : access_(access),
       on_env_change_(std::move(on_env_change)),
+      on_deadline_(std::move(on_deadline)),
       processes_(executor),
       watchers_(executor),
       files_(access, users),
@@ -137,7 +149,7 @@ asio::awaitable<void> EnvdService::handle(http::Request& request, http::BodyRead
     }
     co_return;
   }
-  if (path == "/init" && method == "POST") {
+  if (path == agent_protocol::kInitPath && method == "POST") {
     co_await init(request, body, writer);
     co_return;
   }
@@ -175,9 +187,9 @@ asio::awaitable<void> EnvdService::handle(http::Request& request, http::BodyRead
   co_await writer.send(http::error_response(ErrorCode::kNotFound, "no route for " + method + " " + path));
 }
 
-// POST /init {envVars?, accessToken?}: the server hands a pooled sandbox to its user. Reachable only through
-// the sandbox's Unix socket (the server's proxy never forwards /init); once a token is set, /init needs it
-// too.
+// POST /init {envVars?, accessToken?, deadline?}: the server hands a pooled sandbox to its user. Reachable
+// only through the sandbox's Unix socket (the server's proxy never forwards /init); once a token is set,
+// /init needs it too.
 asio::awaitable<void> EnvdService::init(http::Request& request, http::BodyReader& body,
                                         http::ResponseWriter& writer) {
   if (access_.has_token()) {
@@ -197,6 +209,7 @@ asio::awaitable<void> EnvdService::init(http::Request& request, http::BodyReader
     if (on_env_change_) on_env_change_(*parsed->env_vars);
   }
   if (parsed->access_token) access_.set_token(*parsed->access_token);
+  if (parsed->deadline && on_deadline_) on_deadline_(*parsed->deadline);
   http::Response response;
   response.status = 204;
   co_await writer.send(std::move(response));

@@ -18,9 +18,12 @@ class EnvdService {
  public:
   // Called when POST /init changes the sandbox-level environment (the interpreter applies it to its kernels).
   using EnvListener = std::function<void(const std::map<std::string, std::string>&)>;
+  // Called when POST /init sets or lifts the sandbox's deadline (unix ms; nullopt: none).
+  using DeadlineListener = std::function<void(std::optional<std::int64_t>)>;
 
   EnvdService(asio::any_io_executor executor, AccessPolicy& access, const AgentUsers& users,
-              std::map<std::string, std::string> sandbox_env, EnvListener on_env_change = {});
+              std::map<std::string, std::string> sandbox_env, EnvListener on_env_change = {},
+              DeadlineListener on_deadline = {});
   ~EnvdService();
 
   asio::awaitable<void> handle(http::Request& request, http::BodyReader& body, http::ResponseWriter& writer);
@@ -34,6 +37,7 @@ class EnvdService {
 
   AccessPolicy& access_;
   EnvListener on_env_change_;
+  DeadlineListener on_deadline_;
   ProcessTable processes_;
   WatcherRegistry watchers_;
   FilesHandler files_;
