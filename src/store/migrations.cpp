@@ -9,7 +9,7 @@ namespace cellblock::store {
 namespace {
 
 // Append only: never edit a migration that has shipped. Timestamps are unix nanoseconds.
-constexpr std::array<std::string_view, 3> kMigrations = {
+constexpr std::array<std::string_view, 4> kMigrations = {
     R"sql(
 CREATE TABLE api_keys (
   id           TEXT PRIMARY KEY,
@@ -101,6 +101,14 @@ CREATE TABLE chat_kernels (
 ) STRICT;
 -- A sandbox's kernels by last use: the least recently used one is removed first.
 CREATE INDEX chat_kernels_sandbox_used ON chat_kernels(sandbox_id, used_at);
+)sql",
+    // 4: what a sandbox does at its timeout (kill or pause), whether traffic resumes it, and the lifetime it
+    // asked for (an auto-resume grants it again).
+    R"sql(
+ALTER TABLE sandboxes ADD COLUMN timeout_seconds INTEGER NOT NULL DEFAULT 300;
+ALTER TABLE sandboxes ADD COLUMN auto_pause INTEGER NOT NULL DEFAULT 0 CHECK (auto_pause IN (0, 1));
+ALTER TABLE sandboxes ADD COLUMN auto_pause_memory INTEGER NOT NULL DEFAULT 1 CHECK (auto_pause_memory IN (0, 1));
+ALTER TABLE sandboxes ADD COLUMN auto_resume INTEGER NOT NULL DEFAULT 0 CHECK (auto_resume IN (0, 1));
 )sql",
 };
 

@@ -13,7 +13,8 @@ namespace {
 
 constexpr std::string_view kColumns =
     "id, template_id, alias, client_id, metadata, env_vars, started_at, end_at, state, envd_access_token, "
-    "cpu_count, memory_mb, disk_size_mb, handle, killed_at, kill_reason";
+    "cpu_count, memory_mb, disk_size_mb, handle, killed_at, kill_reason, timeout_seconds, auto_pause, "
+    "auto_pause_memory, auto_resume";
 
 using Param = std::variant<std::int64_t, std::string>;
 
@@ -55,6 +56,10 @@ Result<SandboxRecord> read_record(const Statement& stmt) {
   record.handle = stmt.column_text(13);
   record.killed_at = stmt.column_optional_int64(14);
   record.kill_reason = stmt.column_text(15);
+  record.timeout_seconds = stmt.column_int64(16);
+  record.lifecycle.pause_on_timeout = stmt.column_int64(17) != 0;
+  record.lifecycle.keep_memory = stmt.column_int64(18) != 0;
+  record.lifecycle.auto_resume = stmt.column_int64(19) != 0;
   return record;
 }
 
@@ -129,7 +134,7 @@ SandboxStore::SandboxStore(Database& db, Clock clock) : db_(&db), clock_(std::mo
 Status SandboxStore::insert(const SandboxRecord& record) {
   auto stmt =
       db_->prepare(fmt::format("INSERT INTO sandboxes ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
-                               "?11, ?12, ?13, ?14, ?15, ?16)",
+                               "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
                                kColumns));
   if (!stmt) return tl::unexpected(stmt.error());
   for (auto bound : {
@@ -149,6 +154,10 @@ Status SandboxStore::insert(const SandboxRecord& record) {
            stmt->bind_text_or_null(14, record.handle),
            stmt->bind_optional_int64(15, record.killed_at),
            stmt->bind_text_or_null(16, record.kill_reason),
+           stmt->bind_int64(17, record.timeout_seconds),
+           stmt->bind_int64(18, record.lifecycle.pause_on_timeout ? 1 : 0),
+           stmt->bind_int64(19, record.lifecycle.keep_memory ? 1 : 0),
+           stmt->bind_int64(20, record.lifecycle.auto_resume ? 1 : 0),
        }) {
     if (!bound) return bound;
   }
@@ -204,6 +213,21 @@ Status SandboxStore::update_state(std::string_view id, SandboxState state) {
   auto stmt = db_->prepare("UPDATE sandboxes SET state = ?1 WHERE id = ?2 AND state != 'killed'");
   if (!stmt) return tl::unexpected(stmt.error());
   for (auto bound : {stmt->bind_text(1, to_string(state)), stmt->bind_text(2, id)}) {
+    if (!bound) return bound;
+  }
+  return run_alive_update(*stmt, id);
+}
+
+Status SandboxStore::record_transition(std::string_view id, SandboxState state, std::int64_t started_at,
+                                       std::int64_t end_at) {
+  if (state == SandboxState::kKilled) {
+    return fail(ErrorCode::kInvalidArgument, "record_transition cannot kill a sandbox; use mark_killed");
+  }
+  auto stmt = db_->prepare(
+      "UPDATE sandboxes SET state = ?1, started_at = ?2, end_at = ?3 WHERE id = ?4 AND state != 'killed'");
+  if (!stmt) return tl::unexpected(stmt.error());
+  for (auto bound : {stmt->bind_text(1, to_string(state)), stmt->bind_int64(2, started_at),
+                     stmt->bind_int64(3, end_at), stmt->bind_text(4, id)}) {
     if (!bound) return bound;
   }
   return run_alive_update(*stmt, id);

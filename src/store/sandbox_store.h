@@ -23,6 +23,14 @@ enum class SandboxState { kRunning, kPaused, kKilled };
 std::string_view to_string(SandboxState state);
 std::optional<SandboxState> parse_sandbox_state(std::string_view text);
 
+// What happens at the timeout and on traffic to a paused sandbox (E2B's `lifecycle`).
+struct LifecyclePolicy {
+  bool pause_on_timeout = false;  // autoPause: pause instead of kill
+  bool keep_memory = true;        // autoPauseMemory: the timeout's pause keeps memory
+  bool auto_resume = false;       // autoResume.enabled: traffic to the paused sandbox resumes it
+  bool operator==(const LifecyclePolicy&) const = default;
+};
+
 struct SandboxRecord {
   std::string id;
   std::string template_id;
@@ -37,6 +45,8 @@ struct SandboxRecord {
   std::int64_t cpu_count = 0;
   std::int64_t memory_mb = 0;
   std::int64_t disk_size_mb = 0;
+  std::int64_t timeout_seconds = 300;  // the lifetime asked at create (auto-resume grants it again)
+  LifecyclePolicy lifecycle;
   std::string handle;                     // runtime handle JSON, opaque to the store; empty: none yet
   std::optional<std::int64_t> killed_at;  // unix ns
   std::string kill_reason;                // empty unless killed
@@ -75,6 +85,10 @@ class SandboxStore {
   Status update_handle(std::string_view id, std::string_view handle_json);
   // Running <-> paused; use mark_killed for the end.
   Status update_state(std::string_view id, SandboxState state);
+  // A pause or a resume in one write: the new state with the run's start and end (E2B: a paused sandbox's
+  // endAt is when it paused; a resumed one starts anew).
+  Status record_transition(std::string_view id, SandboxState state, std::int64_t started_at,
+                           std::int64_t end_at);
   // Sets state killed, killed_at = now and the reason. Idempotent: an already killed sandbox keeps its
   // first killed_at and reason. kNotFound for unknown ids.
   Status mark_killed(std::string_view id, std::string_view reason);
