@@ -47,6 +47,9 @@ struct ServeOptions {
   std::int64_t default_timeout = 300;
   std::int64_t max_timeout = 24 * 3600;
   std::size_t max_sandboxes = 100;
+  std::size_t boot_concurrency = 2;
+  std::uint32_t cpu_weight = 100;
+  std::string on_shutdown = "keep";
   std::uint64_t memory_mb = 2048;
   std::uint32_t pids = 1024;
   double cpus = 2;
@@ -157,6 +160,7 @@ int serve(const ServeOptions& options) {
   }
 
   runtime::ns::NsRuntimeOptions runtime_options;
+  runtime_options.cpu_weight = options.cpu_weight;
   if (auto policy = find_seccomp_policy(); !policy.empty()) runtime_options.seccomp_policy_path = policy;
   auto runtime = runtime::ns::NsRuntime::create(runtime_options);
   if (!runtime) {
@@ -165,23 +169,27 @@ int serve(const ServeOptions& options) {
   }
 
   sandbox::ManagerSettings settings;
-  settings.state_dir = state_dir;
-  settings.agent_binary = agent;
-  settings.kernel_pythonpath = find_kernel_pythonpath();
+  settings.boot.state_dir = state_dir;
+  settings.boot.agent_binary = agent;
+  settings.boot.kernel_pythonpath = find_kernel_pythonpath();
+  settings.boot.limits.memory_bytes = options.memory_mb << 20;
+  settings.boot.limits.pids = options.pids;
+  settings.boot.limits.cpus = options.cpus;
+  settings.boot.limits.disk_bytes = options.disk_mb << 20;
+  settings.boot_concurrency = options.boot_concurrency;
+  settings.on_shutdown =
+      options.on_shutdown == "kill" ? sandbox::ShutdownMode::kKill : sandbox::ShutdownMode::kKeep;
   settings.default_timeout = std::chrono::seconds(options.default_timeout);
   settings.max_timeout = std::chrono::seconds(options.max_timeout);
   settings.pool_size = options.pool_size;
   settings.max_sandboxes = options.max_sandboxes;
-  settings.limits.memory_bytes = options.memory_mb << 20;
-  settings.limits.pids = options.pids;
-  settings.limits.cpus = options.cpus;
-  settings.limits.disk_bytes = options.disk_mb << 20;
   std::vector<sandbox::TemplateEntry> entries{{*info, {"code-interpreter-v1", "base"}}};
 
   asio::io_context io(1);
   asio::thread_pool blocking(4);
-  sandbox::SandboxManager manager(io.get_executor(), blocking, **runtime, sandboxes_store, std::move(entries),
-                                  settings);
+  sandbox::HttpAgentControl agents;
+  sandbox::SandboxManager manager(io.get_executor(), blocking, **runtime, agents, sandboxes_store,
+                                  std::move(entries), settings);
   api::ControlApi control(manager, keys, api::ApiSettings{options.domain});
   proxy::SandboxProxy sandbox_proxy(manager);
   web::WebAuth web_auth(session_store, keys, web::make_login_token());
@@ -230,8 +238,10 @@ int serve(const ServeOptions& options) {
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& error, int signo) {
     if (error) return;
-    spdlog::info("signal {}: stopping (running sandboxes keep running and are reattached at the next start)",
-                 signo);
+    spdlog::info("signal {}: stopping ({})", signo,
+                 options.on_shutdown == "kill"
+                     ? "killing every sandbox"
+                     : "sandboxes keep running and are reattached at the next start");
     web_app.stop();
     server.stop();
     asio::co_spawn(
@@ -265,11 +275,36 @@ void add_serve_command(CLI::App& app) {
       ->capture_default_str();
   serve_app->add_option("--max-timeout", options->max_timeout, "longest sandbox lifetime (s)")
       ->capture_default_str();
-  serve_app->add_option("--max-sandboxes", options->max_sandboxes, "sandboxes running at once")
+  serve_app
+      ->add_option(
+          "--max-sandboxes", options->max_sandboxes,
+          "sandboxes held at once: running, paused with memory, booting and warm in a pool (a create "
+          "beyond it gets 429; a warm sandbox of another template makes room)")
       ->capture_default_str();
+  serve_app
+      ->add_option("--boot-concurrency", options->boot_concurrency,
+                   "sandboxes booting at once; further boots wait in arrival order")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  serve_app
+      ->add_option(
+          "--cpu-weight", options->cpu_weight,
+          "CPU weight of all sandboxes together against the host's processes (cgroup v2 scale: 100 = "
+          "one ordinary process; v1 hosts get the matching cpu.shares)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000));
+  serve_app
+      ->add_option(
+          "--on-shutdown", options->on_shutdown,
+          "what stopping the server does to sandboxes: keep (they run on, paused ones stay frozen, and "
+          "the next start reattaches them; a sandbox whose server never returns ends itself at its "
+          "timeout) or kill")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"keep", "kill"}));
   serve_app->add_option("--memory-mb", options->memory_mb, "memory limit per sandbox")->capture_default_str();
   serve_app->add_option("--pids", options->pids, "process limit per sandbox")->capture_default_str();
-  serve_app->add_option("--cpus", options->cpus, "CPU limit per sandbox")->capture_default_str();
+  serve_app->add_option("--cpus", options->cpus, "CPU limit per sandbox (cores, enforced by a CFS quota)")
+      ->capture_default_str();
   serve_app->add_option("--disk-mb", options->disk_mb, "writable disk per sandbox")->capture_default_str();
   serve_app->add_option("--domain", options->domain, "sandbox domain returned to clients (host routing)");
   serve_app->add_option("--chat-config", options->chat_config,

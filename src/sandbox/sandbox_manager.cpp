@@ -1,12 +1,7 @@
 #include "sandbox/sandbox_manager.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <set>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
@@ -14,86 +9,47 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "agent/common/blocking_call.h"
 #include "common/encoding.h"
 #include "runtime/handle_json.h"
-#include "sandbox/agent_control.h"
+#include "sandbox/claimed.h"
 
 namespace cellblock::sandbox {
 namespace {
 
 namespace fs = std::filesystem;
-using agent::on_pool;
-constexpr std::size_t kMetricsKept = 720;  // one hour at one sample per 5 s
 
-std::int64_t now_nanos() {
-  return unix_nanos_now();
-}
 std::int64_t seconds_to_nanos(std::int64_t seconds) {
   return seconds * 1'000'000'000;
 }
 
-// The agent as PID 1: both services on one Unix socket in the run/ directory the host can reach.
-std::vector<std::string> agent_argv(const templates::TemplateInfo& info) {
-  std::string workdir = info.workdir.empty() || info.workdir == "/" ? "/home/user" : info.workdir;
-  std::string user = info.user == "root" ? "root" : info.user;
-  return {"/opt/cellblock/bin/cellblock-agent",
-          "--listen",
-          "",
-          "--unix-socket",
-          "/run/cellblock/agent.sock",
-          "--ready-file",
-          "/run/cellblock/ready",
-          "--workdir",
-          workdir,
-          "--user",
-          user,
-          "--kernel-pythonpath",
-          "/opt/cellblock/python",
-          "--runtime-dir",
-          "/tmp/.cellblock-agent"};
-}
-
-std::vector<std::string> agent_env(const templates::TemplateInfo& info) {
-  std::vector<std::string> env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                                  "HOME=/root", "LANG=C.UTF-8", "LC_ALL=C.UTF-8"};
-  for (const auto& [key, value] : info.env) env.push_back(key + "=" + value);
-  return env;
-}
-
 }  // namespace
 
-// A running sandbox that belongs to a user.
-struct SandboxManager::Live {
-  explicit Live(asio::any_io_executor executor) : timer(std::move(executor)) {}
-  runtime::SandboxHandle handle;
-  std::string access_token;
-  std::int64_t end_at = 0;
-  asio::steady_timer timer;
-  std::shared_ptr<http::AbortHandle> abort = std::make_shared<http::AbortHandle>();
-  std::deque<Metric> metrics;
-  std::uint64_t last_cpu_ns = 0;
-  std::int64_t last_sample = 0;
-};
-
-// A booted sandbox waiting in a template's pool: agent ready, no user, no token yet.
-struct SandboxManager::Pooled {
-  runtime::SandboxHandle handle;
-};
+Error sandbox_not_found(std::string_view id) {
+  return Error{ErrorCode::kNotFound,
+               "Sandbox \"" + std::string(id) + "\" doesn't exist or you don't have access to it"};
+}
 
 SandboxManager::SandboxManager(asio::any_io_executor executor, asio::thread_pool& blocking,
-                               runtime::Runtime& runtime, store::SandboxStore& store,
+                               runtime::Runtime& runtime, AgentControl& agents, store::SandboxStore& store,
                                std::vector<TemplateEntry> templates, ManagerSettings settings)
-    : executor_(std::move(executor)),
+    : executor_(executor),
       blocking_(blocking),
       runtime_(runtime),
+      agents_(agents),
       store_(store),
       templates_(std::move(templates)),
-      settings_(std::move(settings)) {}
-
-SandboxManager::~SandboxManager() {
-  *alive_ = false;
+      settings_(std::move(settings)),
+      capacity_(settings_.max_sandboxes),
+      boot_admission_(executor, std::max<std::size_t>(1, settings_.boot_concurrency)),
+      booter_(executor, blocking, runtime, settings_.boot),
+      work_(executor) {
+  for (const auto& entry : templates_) {
+    pools_[&entry] = std::make_unique<WarmPool>(executor_, entry, booter_, capacity_, boot_admission_,
+                                                settings_.pool_size);
+  }
 }
+
+SandboxManager::~SandboxManager() = default;
 
 const TemplateEntry* SandboxManager::find_template(std::string_view name) const {
   for (const auto& entry : templates_) {
@@ -105,8 +61,14 @@ const TemplateEntry* SandboxManager::find_template(std::string_view name) const 
   return nullptr;
 }
 
-std::string SandboxManager::log_file(const std::string& id) const {
-  return (fs::path(settings_.state_dir) / "logs" / (id + ".log")).string();
+std::size_t SandboxManager::warm_count() const {
+  std::size_t ready = 0;
+  for (const auto& [entry, pool] : pools_) ready += pool->ready_count();
+  return ready;
+}
+
+WarmPool& SandboxManager::pool_of(const TemplateEntry* entry) {
+  return *pools_.at(entry);
 }
 
 Result<std::chrono::seconds> SandboxManager::lifetime(std::optional<std::int64_t> seconds) const {
@@ -121,257 +83,254 @@ Result<std::chrono::seconds> SandboxManager::lifetime(std::optional<std::int64_t
 
 asio::awaitable<void> SandboxManager::start() {
   std::error_code ec;
-  fs::create_directories(fs::path(settings_.state_dir) / "sandboxes", ec);
-  fs::create_directories(fs::path(settings_.state_dir) / "logs", ec);
+  const fs::path state_dir = settings_.boot.state_dir;
+  fs::create_directories(state_dir / "sandboxes", ec);
+  fs::create_directories(state_dir / "logs", ec);
   // The sandbox directories must be reachable by the sandbox's unprivileged ids (mounts, the agent's socket).
-  fs::permissions(settings_.state_dir, fs::perms::others_exec | fs::perms::group_exec, fs::perm_options::add,
-                  ec);
-  fs::permissions(fs::path(settings_.state_dir) / "sandboxes", fs::perms::others_exec | fs::perms::group_exec,
-                  fs::perm_options::add, ec);
+  for (const auto& dir : {state_dir, state_dir / "sandboxes"}) {
+    fs::permissions(dir, fs::perms::others_exec | fs::perms::group_exec, fs::perm_options::add, ec);
+  }
   co_await recover();
   sampler_ = std::make_unique<asio::steady_timer>(executor_);
   asio::co_spawn(executor_, sample_metrics(), asio::detached);
-  for (const auto& entry : templates_) asio::co_spawn(executor_, fill_pool(&entry), asio::detached);
+  for (auto& [entry, pool] : pools_) pool->refill();
 }
 
 asio::awaitable<void> SandboxManager::stop() {
-  *alive_ = false;
-  // Boots in flight see the flag, give up waiting for their agent and destroy what they started.
-  for (asio::steady_timer wait(executor_); booting_ > 0;) {
-    wait.expires_after(std::chrono::milliseconds(20));
-    co_await wait.async_wait(asio::as_tuple(asio::use_awaitable));
-  }
+  stopping_ = true;
   if (sampler_) sampler_->cancel();
-  for (auto& [id, live] : live_) live->timer.cancel();
-  for (auto& [entry, pool] : pools_) {
-    while (!pool.empty()) {
-      auto handle = pool.front().handle;
-      pool.pop_front();
-      co_await destroy(std::move(handle));
+  for (auto& [id, sandbox] : claimed_) sandbox->timer.cancel();
+  co_await booter_.stop();  // boots in flight give up and destroy what they started
+  for (auto& [entry, pool] : pools_) co_await pool->stop();
+  co_await work_.close();
+  if (settings_.on_shutdown == ShutdownMode::kKill) {
+    auto doomed = claimed_;
+    for (auto& [id, sandbox] : doomed) {
+      auto guard = co_await sandbox->lock.lock();
+      (void)co_await kill_locked(sandbox, "server shutdown");
     }
   }
 }
 
-// Boots one sandbox of a template up to a warm kernel. Its id is final; it has no token and no user env yet.
-asio::awaitable<Result<SandboxManager::Pooled>> SandboxManager::boot(const TemplateEntry& entry) {
-  ++booting_;
-  auto result = co_await boot_once(entry);
-  --booting_;
-  co_return result;
-}
-
-asio::awaitable<Result<SandboxManager::Pooled>> SandboxManager::boot_once(const TemplateEntry& entry) {
-  runtime::SandboxSpec spec;
-  spec.id = random_id(20);
-  spec.rootfs = entry.info.rootfs.string();
-  spec.sandbox_dir = (fs::path(settings_.state_dir) / "sandboxes" / spec.id).string();
-  spec.argv = agent_argv(entry.info);
-  spec.env = agent_env(entry.info);
-  spec.binds.push_back({settings_.agent_binary, "/opt/cellblock/bin/cellblock-agent", true});
-  if (!settings_.kernel_pythonpath.empty()) {
-    spec.binds.push_back({settings_.kernel_pythonpath, "/opt/cellblock/python", true});
+// Room for one more sandbox of `entry`; a ready sandbox of another template gives its room up if needed.
+std::optional<Capacity::Slot> SandboxManager::reserve_for(const TemplateEntry* entry) {
+  if (auto slot = capacity_.reserve()) return slot;
+  for (auto& [other, pool] : pools_) {
+    if (other != entry && pool->evict_one()) return capacity_.reserve();
   }
-  spec.limits = settings_.limits;
-  // The agent's own output (kernel start-up errors, its log) goes to <state>/logs/<id>.log.
-  const std::string log_path = log_file(spec.id);
-  spec.stdout_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  spec.stderr_fd = spec.stdout_fd;
-  auto start = [this, spec]() { return runtime_.start(spec); };
-  auto handle = co_await on_pool(blocking_, std::move(start));
-  if (spec.stdout_fd >= 0) ::close(spec.stdout_fd);
-  if (!handle) {
-    ::unlink(log_path.c_str());
-    co_return tl::unexpected(handle.error());
-  }
-  // Remember the handle next to the sandbox, so a restarted server can reap a sandbox it never recorded.
-  std::ofstream(fs::path(handle->sandbox_dir) / "handle.json") << runtime::to_json(*handle);
-
-  const std::string ready_file = (fs::path(handle->sandbox_dir) / "run" / "ready").string();
-  auto wait = [this, ready_file, h = *handle]() {
-    return wait_for_agent(ready_file, settings_.ready_timeout,
-                          [this, &h, alive = alive_]() { return alive->load() && runtime_.alive(h); });
-  };
-  if (auto ready = co_await on_pool(blocking_, std::move(wait)); !ready) {
-    co_await destroy(*handle);
-    co_return tl::unexpected(ready.error());
-  }
-  co_return Pooled{*handle};
-}
-
-asio::awaitable<void> SandboxManager::fill_pool(const TemplateEntry* entry) {
-  if (filling_[entry]) co_return;
-  filling_[entry] = true;
-  auto alive = alive_;
-  int failures = 0;
-  while (*alive && pools_[entry].size() < settings_.pool_size && live_.size() < settings_.max_sandboxes) {
-    auto booted = co_await boot(*entry);
-    if (!*alive) {
-      if (booted) co_await destroy(booted->handle);
-      co_return;
-    }
-    if (!booted) {
-      spdlog::error("warm pool for {}: {}", entry->info.name, booted.error().message);
-      // Back off (up to a minute) rather than give up: the pool must refill once the cause is gone.
-      asio::steady_timer backoff(executor_, std::chrono::seconds(std::min(60, 1 << std::min(failures++, 6))));
-      co_await backoff.async_wait(asio::as_tuple(asio::use_awaitable));
-      continue;
-    }
-    failures = 0;
-    pools_[entry].push_back(std::move(*booted));
-  }
-  filling_[entry] = false;
+  return std::nullopt;
 }
 
 asio::awaitable<Result<store::SandboxRecord>> SandboxManager::create(CreateCommand command) {
+  if (stopping_) co_return fail(ErrorCode::kUnavailable, "the server is stopping");
   const TemplateEntry* entry = find_template(command.template_id);
-  if (!entry) {
+  if (!entry)
     co_return fail(ErrorCode::kInvalidArgument, "template '" + command.template_id + "' does not exist");
-  }
   auto ttl = lifetime(command.timeout_seconds);
   if (!ttl) co_return tl::unexpected(ttl.error());
-  if (live_.size() >= settings_.max_sandboxes) {
-    co_return fail(ErrorCode::kResourceExhausted, "the server runs its maximum of " +
-                                                      std::to_string(settings_.max_sandboxes) + " sandboxes");
-  }
-
-  std::optional<Pooled> pooled;
-  if (auto& pool = pools_[entry]; !pool.empty()) {
-    pooled = std::move(pool.front());
-    pool.pop_front();
-  }
-  asio::co_spawn(executor_, fill_pool(entry), asio::detached);
-  if (!pooled) {
-    auto booted = co_await boot(*entry);
-    if (!booted) {
-      co_return fail(booted.error().code, "starting a sandbox failed: " + booted.error().message);
+  WarmPool& pool = pool_of(entry);
+  // The room is taken here, before the first suspension point: concurrent creates cannot overshoot.
+  std::optional<WarmSandbox> warm = pool.take();
+  std::optional<Capacity::Slot> slot;
+  if (!warm) {
+    slot = reserve_for(entry);
+    if (!slot) {
+      co_return fail(ErrorCode::kResourceExhausted,
+                     "you have reached the maximum number of concurrent sandboxes (" +
+                         std::to_string(capacity_.limit()) +
+                         "): kill or pause one, or start the server with a larger --max-sandboxes");
     }
-    pooled = std::move(*booted);
   }
+  pool.refill();
+  if (!warm) {
+    auto waited = co_await pool.wait(std::move(*slot));
+    if (!waited) co_return fail(waited.error().code, "starting a sandbox failed: " + waited.error().message);
+    warm = std::move(*waited);
+  }
+  co_return co_await claim(*entry, std::move(*warm), std::move(command), *ttl);
+}
 
-  auto live = std::make_shared<Live>(executor_);
-  live->handle = pooled->handle;
-  live->access_token = random_hex(24);
-  Status initialised = co_await init_agent(live->handle.socket_path, command.env_vars, live->access_token);
-  if (!initialised) {
-    co_await destroy(live->handle);
-    co_return fail(ErrorCode::kInternal, "initialising the sandbox failed: " + initialised.error().message);
+// Hands a warm sandbox to its user: the agent gets the environment, a new token and its own deadline; the
+// record is written; only then is the sandbox routable.
+asio::awaitable<Result<store::SandboxRecord>> SandboxManager::claim(const TemplateEntry& entry,
+                                                                    WarmSandbox warm, CreateCommand command,
+                                                                    std::chrono::seconds ttl) {
+  auto sandbox = std::make_shared<Claimed>(executor_);
+  sandbox->id = warm.handle.id;
+  sandbox->handle = warm.handle;
+  sandbox->slot = std::move(warm.slot);
+  sandbox->access_token = random_hex(24);
+  sandbox->started_at = unix_nanos_now();
+  sandbox->end_at = sandbox->started_at + seconds_to_nanos(ttl.count());
+  sandbox->timeout_seconds = ttl.count();
+  sandbox->lifecycle = command.lifecycle;
+
+  ClaimRequest request{command.env_vars, sandbox->access_token,
+                       sandbox->agent_deadline_ms(settings_.deadline_grace)};
+  if (Status claimed = co_await agents_.claim(sandbox->handle.socket_path, std::move(request)); !claimed) {
+    co_await booter_.destroy(sandbox->handle);
+    co_return fail(ErrorCode::kInternal, "initialising the sandbox failed: " + claimed.error().message);
   }
 
   store::SandboxRecord record;
-  record.id = live->handle.id;
-  record.template_id = entry->info.name;
-  record.alias = command.template_id == entry->info.name ? "" : command.template_id;
+  record.id = sandbox->id;
+  record.template_id = entry.info.name;
+  record.alias = command.template_id == entry.info.name ? "" : command.template_id;
   record.client_id = "cellblock";
   record.metadata = std::move(command.metadata);
   record.env_vars = std::move(command.env_vars);
-  record.started_at = now_nanos();
-  record.end_at = record.started_at + seconds_to_nanos(ttl->count());
+  record.started_at = sandbox->started_at;
+  record.end_at = sandbox->end_at;
   record.state = store::SandboxState::kRunning;
-  record.envd_access_token = live->access_token;
-  record.cpu_count = static_cast<std::int64_t>(settings_.limits.cpus);
-  record.memory_mb = static_cast<std::int64_t>(settings_.limits.memory_bytes >> 20);
-  record.disk_size_mb = static_cast<std::int64_t>(settings_.limits.disk_bytes >> 20);
-  record.handle = runtime::to_json(live->handle);
+  record.envd_access_token = sandbox->access_token;
+  const runtime::Limits& limits = settings_.boot.limits;
+  record.cpu_count = static_cast<std::int64_t>(limits.cpus);
+  record.memory_mb = static_cast<std::int64_t>(limits.memory_bytes >> 20);
+  record.disk_size_mb = static_cast<std::int64_t>(limits.disk_bytes >> 20);
+  record.timeout_seconds = sandbox->timeout_seconds;
+  record.lifecycle = sandbox->lifecycle;
+  record.handle = runtime::to_json(sandbox->handle);
   if (auto ok = store_.insert(record); !ok) {
-    co_await destroy(live->handle);
+    co_await booter_.destroy(sandbox->handle);
     co_return tl::unexpected(ok.error());
   }
-  live->end_at = record.end_at;
-  live_[record.id] = live;
-  arm_timer(live);
+  (void)transition(*sandbox, Transition::kClaim);
+  claimed_[record.id] = sandbox;
+  arm_timer(sandbox);
   co_return record;
 }
 
-void SandboxManager::arm_timer(const std::shared_ptr<Live>& live) {
-  const std::int64_t left = live->end_at - now_nanos();
-  live->timer.expires_after(std::chrono::nanoseconds(std::max<std::int64_t>(left, 0)));
-  live->timer.async_wait(
-      [this, alive = alive_, weak = std::weak_ptr<Live>(live)](boost::system::error_code ec) {
-        auto live = weak.lock();
-        if (ec || !*alive || !live) return;
-        if (live->end_at > now_nanos()) {  // extended meanwhile
-          arm_timer(live);
-          return;
-        }
-        asio::co_spawn(executor_, kill(live->handle.id, "timeout"), asio::detached);
-      });
+Status SandboxManager::transition(Claimed& sandbox, Transition transition) {
+  auto next = next_phase(sandbox.id, sandbox.phase, transition);
+  if (!next) return tl::unexpected(next.error());
+  sandbox.phase = *next;
+  return {};
 }
 
-Result<store::SandboxRecord> SandboxManager::get(const std::string& id) {
-  auto record = store_.get(id);
-  if (!record || record->state == store::SandboxState::kKilled) {
-    return fail(ErrorCode::kNotFound, "sandbox \"" + id + "\" not found");
+Result<std::shared_ptr<SandboxManager::Claimed>> SandboxManager::find(const std::string& id) const {
+  auto it = claimed_.find(id);
+  if (it == claimed_.end()) return tl::unexpected(sandbox_not_found(id));
+  return it->second;
+}
+
+store::SandboxRecord SandboxManager::with_live_state(store::SandboxRecord record) const {
+  if (auto it = claimed_.find(record.id); it != claimed_.end()) {
+    if (auto state = visible_state(it->second->phase)) record.state = *state;
   }
   return record;
 }
 
+Result<store::SandboxRecord> SandboxManager::get(const std::string& id) {
+  auto record = store_.get(id);
+  if (!record || record->state == store::SandboxState::kKilled) return tl::unexpected(sandbox_not_found(id));
+  if (auto it = claimed_.find(id); it != claimed_.end() && !visible_state(it->second->phase)) {
+    return tl::unexpected(sandbox_not_found(id));  // being killed
+  }
+  return with_live_state(std::move(*record));
+}
+
 Result<store::SandboxPage> SandboxManager::list(const store::ListQuery& query) {
-  return store_.list(query);
+  auto page = store_.list(query);
+  if (!page) return page;
+  for (auto& record : page->records) record = with_live_state(std::move(record));
+  return page;
 }
 
 asio::awaitable<Status> SandboxManager::kill(const std::string& id, std::string reason) {
-  auto it = live_.find(id);
-  if (it == live_.end()) co_return fail(ErrorCode::kNotFound, "sandbox \"" + id + "\" not found");
-  auto live = it->second;
-  live_.erase(it);
-  live->timer.cancel();
-  live->abort->abort();  // open streams end abruptly, as when E2B kills a sandbox
-  if (auto ok = store_.mark_killed(id, reason); !ok)
-    spdlog::error("recording the kill of {}: {}", id, ok.error().message);
-  co_await destroy(live->handle);
-  spdlog::info("sandbox {} killed ({})", id, reason);
+  auto sandbox = find(id);
+  if (!sandbox) co_return tl::unexpected(sandbox.error());
+  auto guard = co_await (*sandbox)->lock.lock();
+  co_return co_await kill_locked(*sandbox, std::move(reason));
+}
+
+asio::awaitable<Status> SandboxManager::kill_locked(std::shared_ptr<Claimed> sandbox, std::string reason) {
+  if (sandbox->phase == Phase::kKilled) co_return tl::unexpected(sandbox_not_found(sandbox->id));
+  if (auto ok = transition(*sandbox, Transition::kKill); !ok) co_return ok;
+  sandbox->timer.cancel();
+  sandbox->abort->abort();  // open streams end abruptly, as when E2B kills a sandbox
+  if (auto ok = store_.mark_killed(sandbox->id, reason); !ok) {
+    spdlog::error("recording the kill of {}: {}", sandbox->id, ok.error().message);
+  }
+  claimed_.erase(sandbox->id);
+  co_await booter_.destroy(sandbox->handle);
+  (void)transition(*sandbox, Transition::kKilled);
+  sandbox->slot.reset();
+  spdlog::info("sandbox {} killed ({})", sandbox->id, reason);
   co_return Status{};
 }
 
-asio::awaitable<void> SandboxManager::destroy(runtime::SandboxHandle handle) {
-  auto work = [this, handle]() {
-    if (auto ok = runtime_.cleanup(handle); !ok) return ok;
-    return Status{};
-  };
-  if (auto ok = co_await on_pool(blocking_, std::move(work)); !ok) {
-    spdlog::error("cleaning up sandbox {}: {}", handle.id, ok.error().message);
-  }
-  ::unlink(log_file(handle.id).c_str());
+asio::awaitable<Status> SandboxManager::set_timeout(const std::string& id, std::int64_t seconds) {
+  auto sandbox = find(id);
+  if (!sandbox) co_return tl::unexpected(sandbox.error());
+  auto ttl = lifetime(seconds);
+  if (!ttl) co_return tl::unexpected(ttl.error());
+  auto guard = co_await (*sandbox)->lock.lock();
+  if ((*sandbox)->phase != Phase::kRunning) co_return tl::unexpected(sandbox_not_found(id));
+  co_return co_await extend_locked(**sandbox, *ttl, /*only_extend=*/false);
 }
 
-Status SandboxManager::set_timeout(const std::string& id, std::int64_t seconds) {
-  auto it = live_.find(id);
-  if (it == live_.end()) return fail(ErrorCode::kNotFound, "sandbox \"" + id + "\" not found");
-  auto ttl = lifetime(seconds);
-  if (!ttl) return tl::unexpected(ttl.error());
-  auto& live = it->second;
-  live->end_at = now_nanos() + seconds_to_nanos(ttl->count());
-  if (auto ok = store_.update_end_at(id, live->end_at); !ok) return ok;
-  arm_timer(live);
-  return {};
+// A running sandbox's end moves to now + ttl (with `only_extend`, never earlier than it was).
+asio::awaitable<Status> SandboxManager::extend_locked(Claimed& sandbox, std::chrono::seconds ttl,
+                                                      bool only_extend) {
+  const std::int64_t wanted = unix_nanos_now() + seconds_to_nanos(ttl.count());
+  if (only_extend && wanted <= sandbox.end_at) co_return Status{};
+  if (auto ok = store_.update_end_at(sandbox.id, wanted); !ok) co_return ok;
+  sandbox.end_at = wanted;
+  arm_timer(claimed_.at(sandbox.id));
+  co_await push_deadline(sandbox);
+  co_return Status{};
 }
 
-Result<store::SandboxRecord> SandboxManager::connect(const std::string& id,
-                                                     std::optional<std::int64_t> seconds) {
-  auto it = live_.find(id);
-  if (it == live_.end()) return fail(ErrorCode::kNotFound, "sandbox \"" + id + "\" not found");
-  auto ttl = lifetime(seconds);
-  if (!ttl) return tl::unexpected(ttl.error());
-  auto& live = it->second;
-  const std::int64_t wanted = now_nanos() + seconds_to_nanos(ttl->count());
-  if (wanted > live->end_at) {  // only ever extended
-    live->end_at = wanted;
-    if (auto ok = store_.update_end_at(id, wanted); !ok) return tl::unexpected(ok.error());
-    arm_timer(live);
+// The agent's own deadline follows the server's: end_at plus the grace (none for a sandbox whose timeout
+// pauses it: only the server can pause).
+asio::awaitable<Status> SandboxManager::push_deadline(Claimed& sandbox) {
+  Status sent = co_await agents_.set_deadline(sandbox.route().endpoint(),
+                                              sandbox.agent_deadline_ms(settings_.deadline_grace));
+  if (!sent)
+    spdlog::warn("sandbox {}: the agent did not take its deadline: {}", sandbox.id, sent.error().message);
+  co_return sent;
+}
+
+void SandboxManager::arm_timer(const std::shared_ptr<Claimed>& sandbox) {
+  const std::int64_t left = sandbox->end_at - unix_nanos_now();
+  sandbox->timer.expires_after(std::chrono::nanoseconds(std::max<std::int64_t>(left, 0)));
+  sandbox->timer.async_wait([this, weak = std::weak_ptr<Claimed>(sandbox)](boost::system::error_code ec) {
+    auto sandbox = weak.lock();
+    if (ec || !sandbox || stopping_) return;
+    asio::co_spawn(executor_, expire(sandbox->id), asio::detached);
+  });
+}
+
+// The timeout: kill, or pause when the sandbox asked for it (a pause that fails kills).
+asio::awaitable<void> SandboxManager::expire(std::string id) {
+  auto pass = work_.enter();
+  if (!pass) co_return;
+  auto sandbox = find(id);
+  if (!sandbox) co_return;
+  auto guard = co_await (*sandbox)->lock.lock();
+  if ((*sandbox)->phase != Phase::kRunning) co_return;
+  if ((*sandbox)->end_at > unix_nanos_now()) {  // extended meanwhile
+    arm_timer(*sandbox);
+    co_return;
   }
-  return get(id);
+  if ((*sandbox)->lifecycle.pause_on_timeout) {
+    auto paused = co_await pause_locked(*sandbox, (*sandbox)->lifecycle.keep_memory);
+    if (paused) co_return;
+    spdlog::error("sandbox {}: pausing at its timeout failed ({}); killing it", id, paused.error().message);
+  }
+  (void)co_await kill_locked(*sandbox, "timeout");
 }
 
 std::optional<Route> SandboxManager::route(const std::string& id) const {
-  auto it = live_.find(id);
-  if (it == live_.end()) return std::nullopt;
-  return Route{it->second->handle.socket_path, it->second->access_token, it->second->abort};
+  auto it = claimed_.find(id);
+  if (it == claimed_.end() || !reachable(it->second->phase)) return std::nullopt;
+  return it->second->route();
 }
 
 std::vector<std::pair<std::string, Route>> SandboxManager::routes() const {
   std::vector<std::pair<std::string, Route>> out;
-  for (const auto& [id, live] : live_) {
-    out.emplace_back(id, Route{live->handle.socket_path, live->access_token, live->abort});
+  for (const auto& [id, sandbox] : claimed_) {
+    if (reachable(sandbox->phase)) out.emplace_back(id, sandbox->route());
   }
   return out;
 }
@@ -379,89 +338,23 @@ std::vector<std::pair<std::string, Route>> SandboxManager::routes() const {
 Result<std::vector<Metric>> SandboxManager::metrics(const std::string& id,
                                                     std::optional<std::int64_t> start_unix,
                                                     std::optional<std::int64_t> end_unix) {
-  auto it = live_.find(id);
-  if (it == live_.end()) return fail(ErrorCode::kNotFound, "sandbox \"" + id + "\" not found");
-  std::vector<Metric> out;
-  for (const auto& metric : it->second->metrics) {
-    const std::int64_t seconds = metric.unix_nanos / 1'000'000'000;
-    if (start_unix && seconds < *start_unix) continue;
-    if (end_unix && seconds > *end_unix) continue;
-    out.push_back(metric);
-  }
-  return out;
+  auto sandbox = find(id);
+  if (!sandbox) return tl::unexpected(sandbox.error());
+  return (*sandbox)->metrics.between(start_unix, end_unix);
 }
 
-// Samples every live sandbox's cgroup usage every 5 s (the first sample right away, clients poll for one).
+// Samples every running sandbox's cgroup usage every 5 s (the first sample right away, clients poll for one).
 asio::awaitable<void> SandboxManager::sample_metrics() {
-  auto alive = alive_;
-  while (*alive) {
-    const std::int64_t now = now_nanos();
-    for (auto& [id, live] : live_) {
-      auto usage = runtime_.usage(live->handle);
-      if (!usage) continue;
-      Metric metric;
-      metric.unix_nanos = now;
-      metric.cpu_count = static_cast<std::uint32_t>(std::max(1.0, settings_.limits.cpus));
-      if (live->last_sample > 0 && now > live->last_sample && usage->cpu_ns >= live->last_cpu_ns) {
-        metric.cpu_used_pct = 100.0 * static_cast<double>(usage->cpu_ns - live->last_cpu_ns) /
-                              static_cast<double>(now - live->last_sample) / metric.cpu_count;
-      }
-      live->last_cpu_ns = usage->cpu_ns;
-      live->last_sample = now;
-      metric.mem_used = usage->memory_bytes;
-      metric.mem_total = settings_.limits.memory_bytes;
-      metric.disk_used = usage->disk_bytes;
-      metric.disk_total = settings_.limits.disk_bytes;
-      live->metrics.push_back(metric);
-      if (live->metrics.size() > kMetricsKept) live->metrics.pop_front();
+  while (!stopping_) {
+    const std::int64_t now = unix_nanos_now();
+    for (auto& [id, sandbox] : claimed_) {
+      if (sandbox->phase != Phase::kRunning) continue;
+      if (auto usage = runtime_.usage(sandbox->handle))
+        sandbox->metrics.record(*usage, settings_.boot.limits, now);
     }
     sampler_->expires_after(std::chrono::seconds(5));
     auto [ec] = co_await sampler_->async_wait(asio::as_tuple(asio::use_awaitable));
     if (ec) co_return;
-  }
-}
-
-// After a restart: sandboxes the store believes alive are reattached when their PID 1 still runs (same pid
-// and start time) and reaped otherwise; directories the store does not know (unclaimed pool sandboxes) are
-// reaped.
-asio::awaitable<void> SandboxManager::recover() {
-  std::set<std::string> known;
-  auto records = store_.list_alive();
-  if (!records) {
-    spdlog::error("recovery: {}", records.error().message);
-    co_return;
-  }
-  for (auto& record : *records) {
-    known.insert(record.id);
-    auto handle = runtime::handle_from_json(record.handle);
-    const bool running = handle && runtime_.alive(*handle) && record.end_at > now_nanos();
-    if (!running) {
-      store_.mark_killed(record.id, handle && runtime_.alive(*handle) ? "timeout" : "lost");
-      if (handle) co_await destroy(*handle);
-      spdlog::info("recovery: reaped sandbox {}", record.id);
-      continue;
-    }
-    auto live = std::make_shared<Live>(executor_);
-    live->handle = *handle;
-    live->access_token = record.envd_access_token;
-    live->end_at = record.end_at;
-    live_[record.id] = live;
-    arm_timer(live);
-    spdlog::info("recovery: reattached sandbox {}", record.id);
-  }
-  std::error_code ec;
-  for (const auto& dir : fs::directory_iterator(fs::path(settings_.state_dir) / "sandboxes", ec)) {
-    const std::string id = dir.path().filename().string();
-    if (known.count(id)) continue;
-    std::ifstream in(dir.path() / "handle.json");
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    auto handle = runtime::handle_from_json(text);
-    if (handle) {
-      co_await destroy(*handle);
-    } else {
-      fs::remove_all(dir.path(), ec);
-    }
-    spdlog::info("recovery: removed unclaimed sandbox {}", id);
   }
 }
 

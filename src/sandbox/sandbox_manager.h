@@ -1,13 +1,16 @@
 #pragma once
-// Sandbox lifecycle: create (claiming from the warm pool when it can), timeouts, kill, connect, metrics and
+// Sandbox lifecycle: create (claiming from a warm pool), timeouts, kill, pause and resume, metrics and
 // recovery after a restart of the server. The only part of the server that changes sandbox state; api/ turns
 // requests into calls here and proxy/ asks it where a sandbox's agent listens.
 //
+// Each claimed sandbox moves through the state machine of sandbox_state.h. Lifecycle operations on one
+// sandbox (kill, pause, resume, its timeout) run one at a time under its lock; a transition is written to the
+// store before clients can observe it. Files: sandbox_manager.cpp (create, kill, timeouts, routes),
+// pause_resume.cpp, recovery.cpp; the pool, boots, capacity and metrics live in their own files.
+//
 // Threading: every method runs on the server's executor. Blocking runtime calls go to the thread pool.
 
-#include <atomic>
 #include <chrono>
-#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -19,32 +22,37 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include "common/abort_handle.h"
+#include "common/async_primitives.h"
 #include "common/error.h"
-#include "http/proxy.h"
 #include "runtime/runtime.h"
+#include "sandbox/agent_client.h"
+#include "sandbox/boot.h"
+#include "sandbox/capacity.h"
+#include "sandbox/metrics_series.h"
+#include "sandbox/sandbox_state.h"
+#include "sandbox/warm_pool.h"
 #include "store/sandbox_store.h"
-#include "template/template_info.h"
 
 namespace cellblock::sandbox {
 
-namespace asio = boost::asio;
-
-struct ManagerSettings {
-  std::string state_dir;          // sandboxes live under <state_dir>/sandboxes/<id>
-  std::string agent_binary;       // bind-mounted read-only at /opt/cellblock/bin/cellblock-agent
-  std::string kernel_pythonpath;  // the kernel start-up module, bind-mounted at /opt/cellblock/python
-  std::chrono::seconds default_timeout{300};
-  std::chrono::seconds max_timeout{24 * 3600};
-  std::size_t pool_size = 2;        // ready sandboxes kept per template
-  std::size_t max_sandboxes = 100;  // running at once
-  runtime::Limits limits;
-  std::chrono::milliseconds ready_timeout{90000};
+// What `serve` does with running sandboxes when it stops.
+enum class ShutdownMode {
+  kKeep,  // leave them running (and paused ones frozen): the next start reattaches them
+  kKill,  // kill them all: nothing outlives the server
 };
 
-// A template the server can start sandboxes from, with the names clients may use for it.
-struct TemplateEntry {
-  templates::TemplateInfo info;
-  std::vector<std::string> aliases;  // e.g. "code-interpreter-v1", "base"
+struct ManagerSettings {
+  BootSettings boot;
+  std::chrono::seconds default_timeout{300};
+  std::chrono::seconds max_timeout{24 * 3600};
+  std::size_t pool_size = 2;         // ready sandboxes kept per template
+  std::size_t max_sandboxes = 100;   // booting + pooled + running + paused with memory
+  std::size_t boot_concurrency = 2;  // boots running at once, server-wide
+  ShutdownMode on_shutdown = ShutdownMode::kKeep;
+  // Added to the deadline an agent enforces by itself: the server, while it runs, always ends a sandbox
+  // first.
+  std::chrono::seconds deadline_grace{5};
 };
 
 struct CreateCommand {
@@ -52,80 +60,107 @@ struct CreateCommand {
   std::optional<std::int64_t> timeout_seconds;
   std::map<std::string, std::string> metadata;
   std::map<std::string, std::string> env_vars;
-};
-
-struct Metric {
-  std::int64_t unix_nanos = 0;
-  double cpu_used_pct = 0;
-  std::uint64_t mem_used = 0;
-  std::uint64_t mem_total = 0;
-  std::uint64_t disk_used = 0;
-  std::uint64_t disk_total = 0;
-  std::uint32_t cpu_count = 0;
+  store::LifecyclePolicy lifecycle;
 };
 
 // Where the proxy sends a sandbox's traffic.
 struct Route {
   std::string socket_path;
   std::string access_token;
-  std::shared_ptr<http::AbortHandle> abort;  // kill cuts every exchange holding it
+  std::shared_ptr<AbortHandle> abort;  // kill and pause cut every exchange holding it
+  AgentEndpoint endpoint() const { return {socket_path, access_token}; }
+};
+
+struct ConnectOutcome {
+  store::SandboxRecord record;
+  bool resumed = false;  // E2B answers 201 for a resume, 200 for a running sandbox
 };
 
 class SandboxManager {
  public:
   SandboxManager(asio::any_io_executor executor, asio::thread_pool& blocking, runtime::Runtime& runtime,
-                 store::SandboxStore& store, std::vector<TemplateEntry> templates, ManagerSettings settings);
+                 AgentControl& agents, store::SandboxStore& store, std::vector<TemplateEntry> templates,
+                 ManagerSettings settings);
   ~SandboxManager();
 
   // Reattaches sandboxes that survived a restart, reaps the rest, then starts filling the warm pools.
   asio::awaitable<void> start();
-  // Stops the timers and the pool (sandboxes keep running: they are reattached at the next start), and kills
-  // the unclaimed pool sandboxes.
+  // Stops the timers, the pools and the boots; then, per ShutdownMode, keeps or kills the claimed sandboxes.
   asio::awaitable<void> stop();
 
   asio::awaitable<Result<store::SandboxRecord>> create(CreateCommand command);
+  // Killed and unknown sandboxes are kNotFound.
   Result<store::SandboxRecord> get(const std::string& id);
   Result<store::SandboxPage> list(const store::ListQuery& query);
   asio::awaitable<Status> kill(const std::string& id, std::string reason);
-  Status set_timeout(const std::string& id, std::int64_t seconds);
-  // Extends (never shortens) the lifetime; unknown or killed → kNotFound.
-  Result<store::SandboxRecord> connect(const std::string& id, std::optional<std::int64_t> timeout_seconds);
+  // A running sandbox's lifetime from now; a paused one is kNotFound (E2B only updates live sandboxes).
+  asio::awaitable<Status> set_timeout(const std::string& id, std::int64_t seconds);
+  // Running: extends (never shortens) the lifetime. Paused: resumes it (`keep_memory` false asks for a
+  // reboot from disk, which a memory pause refuses).
+  asio::awaitable<Result<ConnectOutcome>> connect(const std::string& id,
+                                                  std::optional<std::int64_t> timeout_seconds,
+                                                  bool keep_memory = true);
+  // The deprecated POST /resume: like connect, but kConflict for a running sandbox.
+  asio::awaitable<Result<store::SandboxRecord>> resume(const std::string& id,
+                                                       std::optional<std::int64_t> timeout_seconds);
+  // Freezes every process of the sandbox (memory kept); kConflict when already paused or in a transition.
+  asio::awaitable<Status> pause(const std::string& id, bool keep_memory = true);
+  // Traffic for a sandbox that is not running: resumes it when it is paused with auto-resume and the request
+  // carries its token; otherwise kSandboxUnavailable (the proxy's 502), kPermissionDenied or kConflict.
+  asio::awaitable<Result<Route>> wake(const std::string& id, std::optional<std::string_view> access_token);
+
   Result<std::vector<Metric>> metrics(const std::string& id, std::optional<std::int64_t> start_unix,
                                       std::optional<std::int64_t> end_unix);
+  // Only running sandboxes have a route.
   std::optional<Route> route(const std::string& id) const;
   // Every running sandbox's route (signed file URLs carry no sandbox id: the proxy checks signatures).
   std::vector<std::pair<std::string, Route>> routes() const;
   const std::vector<TemplateEntry>& templates() const { return templates_; }
   // Resolves an id or alias.
   const TemplateEntry* find_template(std::string_view name) const;
+  const Capacity& capacity() const { return capacity_; }
+  // Warm sandboxes ready to be claimed, over all templates.
+  std::size_t warm_count() const;
 
  private:
-  struct Live;
-  struct Pooled;
+  struct Claimed;
 
-  asio::awaitable<Result<Pooled>> boot(const TemplateEntry& entry);
-  asio::awaitable<Result<Pooled>> boot_once(const TemplateEntry& entry);
-  asio::awaitable<void> fill_pool(const TemplateEntry* entry);
-  void arm_timer(const std::shared_ptr<Live>& live);
-  asio::awaitable<void> destroy(runtime::SandboxHandle handle);
+  Result<std::chrono::seconds> lifetime(std::optional<std::int64_t> seconds) const;
+  WarmPool& pool_of(const TemplateEntry* entry);
+  std::optional<Capacity::Slot> reserve_for(const TemplateEntry* entry);
+  asio::awaitable<Result<store::SandboxRecord>> claim(const TemplateEntry& entry, WarmSandbox warm,
+                                                      CreateCommand command, std::chrono::seconds ttl);
+  Result<std::shared_ptr<Claimed>> find(const std::string& id) const;
+  // Applies a transition of sandbox_state.h to the sandbox's phase (the caller has persisted what it must).
+  Status transition(Claimed& sandbox, Transition transition);
+  void arm_timer(const std::shared_ptr<Claimed>& sandbox);
+  asio::awaitable<void> expire(std::string id);
+  asio::awaitable<Status> push_deadline(Claimed& sandbox);
+  asio::awaitable<Status> extend_locked(Claimed& sandbox, std::chrono::seconds ttl, bool only_extend);
+  asio::awaitable<Status> kill_locked(std::shared_ptr<Claimed> sandbox, std::string reason);
+  asio::awaitable<Status> pause_locked(std::shared_ptr<Claimed> sandbox, bool keep_memory);
+  asio::awaitable<Status> resume_locked(std::shared_ptr<Claimed> sandbox, std::chrono::seconds ttl);
+  store::SandboxRecord with_live_state(store::SandboxRecord record) const;
   asio::awaitable<void> sample_metrics();
   asio::awaitable<void> recover();
-  Result<std::chrono::seconds> lifetime(std::optional<std::int64_t> seconds) const;
-  std::string log_file(const std::string& id) const;
+  std::shared_ptr<Claimed> adopt(const store::SandboxRecord& record, runtime::SandboxHandle handle,
+                                 Phase phase);
 
   asio::any_io_executor executor_;
   asio::thread_pool& blocking_;
   runtime::Runtime& runtime_;
+  AgentControl& agents_;
   store::SandboxStore& store_;
   std::vector<TemplateEntry> templates_;
   ManagerSettings settings_;
-  std::map<std::string, std::shared_ptr<Live>, std::less<>> live_;
-  std::map<const TemplateEntry*, std::deque<Pooled>> pools_;
-  std::map<const TemplateEntry*, bool> filling_;
-  // Read from pool threads too (a boot waiting for its agent gives up when the manager stops).
-  std::shared_ptr<std::atomic<bool>> alive_ = std::make_shared<std::atomic<bool>>(true);
-  std::size_t booting_ = 0;  // boots in flight; stop() waits for them
+  Capacity capacity_;  // before everything that holds slots
+  AsyncSemaphore boot_admission_;
+  Booter booter_;
+  std::map<const TemplateEntry*, std::unique_ptr<WarmPool>> pools_;
+  std::map<std::string, std::shared_ptr<Claimed>, std::less<>> claimed_;
+  Gate work_;  // lifecycle work in flight (expiries, sampling); closed by stop()
   std::unique_ptr<asio::steady_timer> sampler_;
+  bool stopping_ = false;
 };
 
 }  // namespace cellblock::sandbox

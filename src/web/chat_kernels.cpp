@@ -25,16 +25,15 @@ ChatKernels::ChatKernels(store::KernelStore& store, sandbox::SandboxManager& man
 
 asio::awaitable<Result<std::string>> ChatKernels::context_for(const SandboxAccess& access,
                                                               const std::string& chat_id) {
-  co_await wait_while_busy(creating_, chat_id);
+  // One context per chat: a second request for the same chat waits for the first one's.
+  auto one_at_a_time = co_await creating_.lock(chat_id);
   auto known = store_.find(chat_id);
   if (!known) co_return tl::unexpected(known.error());
   if (*known && (*known)->sandbox_id == access.id) {
     if (auto touched = store_.touch(chat_id); !touched) co_return tl::unexpected(touched.error());
     co_return (*known)->context_id;
   }
-  creating_.insert(chat_id);
   auto created = co_await create(access);
-  creating_.erase(chat_id);
   if (!created) co_return tl::unexpected(created.error());
   if (auto recorded = store_.put(chat_id, access.id, *created); !recorded) {
     co_await shut_down(access, *created);
@@ -63,7 +62,8 @@ asio::awaitable<void> ChatKernels::remove(const std::string& chat_id) {
 }
 
 asio::awaitable<Result<std::string>> ChatKernels::create(const SandboxAccess& access) {
-  http::ClientRequest call = UserSandboxes::agent_request(access, "POST", "/contexts", kInterpreterPort);
+  http::ClientRequest call =
+      UserSandboxes::agent_request(access, "POST", "/contexts", agent_protocol::kInterpreterPort);
   call.headers.add("Content-Type", "application/json");
   json::object body{{"language", "python"}, {"cwd", kHome}};
   call.body = json::serialize(body);
@@ -85,8 +85,8 @@ asio::awaitable<Result<std::string>> ChatKernels::create(const SandboxAccess& ac
 }
 
 asio::awaitable<void> ChatKernels::shut_down(const SandboxAccess& access, const std::string& context_id) {
-  http::ClientRequest call =
-      UserSandboxes::agent_request(access, "DELETE", "/contexts/" + context_id, kInterpreterPort);
+  http::ClientRequest call = UserSandboxes::agent_request(access, "DELETE", "/contexts/" + context_id,
+                                                          agent_protocol::kInterpreterPort);
   auto response = co_await http::fetch(std::move(call), UserSandboxes::agent_options(access));
   if (response) {
     auto drained = co_await (*response)->read_all(kReplyLimit);

@@ -12,6 +12,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include "common/async_primitives.h"
 #include "common/error.h"
 #include "sandbox/sandbox_manager.h"
 #include "store/kernel_store.h"
@@ -39,7 +40,7 @@ class ChatKernels {
 
   store::KernelStore& store_;
   sandbox::SandboxManager& manager_;
-  std::set<std::string> creating_;  // chats whose context is being created (one at a time per chat)
+  KeyedMutex creating_;  // per chat: its context is being looked up or created
 };
 
 }  // namespace cellblock::web

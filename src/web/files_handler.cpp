@@ -75,7 +75,7 @@ std::int64_t size_of(const json::object& entry) {
 Error agent_error(int status, std::string_view body) {
   std::string message = "the sandbox answered HTTP " + std::to_string(status);
   if (auto parsed = chat::parse_data_object(body)) {
-    if (std::string_view text = chat::string_field(*parsed, "message"); !text.empty()) message = text;
+    if (std::string_view text = string_field(*parsed, "message"); !text.empty()) message = text;
   }
   ErrorCode code = status == 404   ? ErrorCode::kNotFound
                    : status == 400 ? ErrorCode::kInvalidArgument
@@ -120,8 +120,8 @@ asio::awaitable<void> WebApp::list_files(const Principal& who, const http::Reque
     co_return;
   }
   const SandboxAccess* access = &file->access;
-  http::ClientRequest call =
-      UserSandboxes::agent_request(*access, "POST", "/filesystem.Filesystem/ListDir", kEnvdPort);
+  http::ClientRequest call = UserSandboxes::agent_request(*access, "POST", "/filesystem.Filesystem/ListDir",
+                                                          agent_protocol::kEnvdPort);
   call.headers.add("Content-Type", "application/json");
   call.headers.add("Connect-Protocol-Version", "1");
   call.headers.add("Authorization", "Basic " + base64_encode(std::string(kUser) + ":"));
@@ -144,16 +144,16 @@ asio::awaitable<void> WebApp::list_files(const Principal& who, const http::Reque
   }
   auto parsed = chat::parse_data_object(*text);
   json::array entries;
-  if (const json::array* listed = parsed ? chat::array_field(*parsed, "entries") : nullptr) {
+  if (const json::array* listed = parsed ? array_field(*parsed, "entries") : nullptr) {
     for (const json::value& value : *listed) {
       const json::object* entry = value.if_object();
       if (entry == nullptr) continue;
-      bool is_dir = chat::string_field(*entry, "type") == "FILE_TYPE_DIRECTORY";
-      entries.push_back(json::object{{"name", chat::string_field(*entry, "name")},
-                                     {"path", chat::string_field(*entry, "path")},
+      bool is_dir = string_field(*entry, "type") == "FILE_TYPE_DIRECTORY";
+      entries.push_back(json::object{{"name", string_field(*entry, "name")},
+                                     {"path", string_field(*entry, "path")},
                                      {"type", is_dir ? "dir" : "file"},
                                      {"size", size_of(*entry)},
-                                     {"modifiedTime", chat::string_field(*entry, "modifiedTime")}});
+                                     {"modifiedTime", string_field(*entry, "modifiedTime")}});
     }
   }
   json::object answer{{"path", file->path}, {"entries", std::move(entries)}};
@@ -177,8 +177,9 @@ asio::awaitable<void> WebApp::upload_file(const Principal& who, http::Request& r
   request.target = envd_files_target(file->path);
   request.headers.set("Content-Type", "application/octet-stream");
   http::ForwardOptions options;
-  options.add_headers.add("E2b-Sandbox-Port", std::to_string(kEnvdPort));
-  options.add_headers.add("X-Access-Token", access->route.access_token);
+  options.add_headers.add(std::string(agent_protocol::kPortHeader),
+                          std::to_string(agent_protocol::kEnvdPort));
+  options.add_headers.add(std::string(agent_protocol::kAccessTokenHeader), access->route.access_token);
   options.remove_headers = {"Cookie", "X-API-KEY", "Origin", "Referer"};
   options.abort = access->route.abort;
   http::Upstream upstream;
@@ -197,7 +198,7 @@ asio::awaitable<void> WebApp::download_file(const Principal& who, const http::Re
   }
   const SandboxAccess* access = &file->access;
   http::ClientRequest call =
-      UserSandboxes::agent_request(*access, "GET", envd_files_target(file->path), kEnvdPort);
+      UserSandboxes::agent_request(*access, "GET", envd_files_target(file->path), agent_protocol::kEnvdPort);
   http::ClientOptions options = UserSandboxes::agent_options(*access);
   options.abort = access->route.abort;
   auto response = co_await http::fetch(std::move(call), options);

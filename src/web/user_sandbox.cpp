@@ -45,8 +45,9 @@ bool is_python(std::string_view language) {
 // empty.
 asio::awaitable<Result<std::unique_ptr<http::ClientResponse>>> start_execute(
     const SandboxAccess& access, const chat::RunRequest& request, const std::string& context_id,
-    std::shared_ptr<http::AbortHandle> cut) {
-  http::ClientRequest call = UserSandboxes::agent_request(access, "POST", "/execute", kInterpreterPort);
+    std::shared_ptr<AbortHandle> cut) {
+  http::ClientRequest call =
+      UserSandboxes::agent_request(access, "POST", "/execute", agent_protocol::kInterpreterPort);
   call.headers.add("Content-Type", "application/json");
   json::object body{{"code", request.code}};
   if (context_id.empty()) {
@@ -62,14 +63,6 @@ asio::awaitable<Result<std::unique_ptr<http::ClientResponse>>> start_execute(
 
 }  // namespace
 
-asio::awaitable<void> wait_while_busy(const std::set<std::string>& busy, const std::string& key) {
-  asio::steady_timer pause(co_await asio::this_coro::executor);
-  for (int waited = 0; busy.contains(key) && waited < 1200; ++waited) {
-    pause.expires_after(std::chrono::milliseconds(100));
-    co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
-  }
-}
-
 UserSandboxes::UserSandboxes(sandbox::SandboxManager& manager, std::string template_name,
                              std::chrono::seconds keep_alive)
     : manager_(manager), template_name_(std::move(template_name)), keep_alive_(keep_alive) {}
@@ -82,9 +75,9 @@ asio::awaitable<Result<SandboxAccess>> UserSandboxes::find(const std::string& us
   auto page = manager_.list(query);
   if (!page) co_return tl::unexpected(page.error());
   for (const auto& record : page->records) {
+    if (auto extended = co_await manager_.connect(record.id, keep_alive_.count()); !extended) continue;
     auto route = manager_.route(record.id);
     if (!route || route->abort->aborted()) continue;
-    if (auto extended = manager_.connect(record.id, keep_alive_.count()); !extended) continue;
     co_return SandboxAccess{record.id, *route};
   }
   co_return fail(ErrorCode::kNotFound, "no sandbox for user " + user);
@@ -92,16 +85,14 @@ asio::awaitable<Result<SandboxAccess>> UserSandboxes::find(const std::string& us
 
 asio::awaitable<Result<SandboxAccess>> UserSandboxes::acquire(const std::string& user) {
   // Another request of this user may be creating the sandbox right now: wait for it instead of making two.
-  co_await wait_while_busy(creating_, user);
+  auto one_at_a_time = co_await creating_.lock(user);
   auto found = co_await find(user);
   if (found || found.error().code != ErrorCode::kNotFound) co_return found;
   sandbox::CreateCommand command;
   command.template_id = template_name_;
   command.timeout_seconds = keep_alive_.count();
   command.metadata = {{std::string(kUserIdKey), user}, {std::string(kAppKey), std::string(kAppValue)}};
-  creating_.insert(user);
   auto created = co_await manager_.create(std::move(command));
-  creating_.erase(user);
   if (!created) co_return tl::unexpected(created.error());
   auto route = manager_.route(created->id);
   if (!route) co_return fail(ErrorCode::kSandboxUnavailable, "the new sandbox stopped at once");
@@ -110,24 +101,15 @@ asio::awaitable<Result<SandboxAccess>> UserSandboxes::acquire(const std::string&
 
 http::ClientRequest UserSandboxes::agent_request(const SandboxAccess& access, std::string method,
                                                  std::string target, int port) {
-  http::ClientRequest request;
-  request.method = std::move(method);
-  request.url = "http://sandbox" + target;
-  request.headers.add("E2b-Sandbox-Port", std::to_string(port));
-  request.headers.add("X-Access-Token", access.route.access_token);
-  return request;
+  return sandbox::agent_request(access.route.endpoint(), std::move(method), std::move(target), port);
 }
 
 http::ClientOptions UserSandboxes::agent_options(const SandboxAccess& access) {
-  http::ClientOptions options;
-  options.unix_socket = access.route.socket_path;
-  options.connect_timeout = std::chrono::seconds(5);
-  options.idle_timeout = std::chrono::hours(24);  // a cell may run silently for long; stop() interrupts it
-  return options;
+  return sandbox::agent_options(access.route.endpoint());  // stop() interrupts a silent cell
 }
 
 asio::awaitable<Result<std::unique_ptr<http::ClientResponse>>> SandboxCodeRunner::start(
-    const SandboxAccess& access, const chat::RunRequest& request, std::shared_ptr<http::AbortHandle> cut) {
+    const SandboxAccess& access, const chat::RunRequest& request, std::shared_ptr<AbortHandle> cut) {
   const std::string default_kernel;
   if (chat_id_.empty() || !is_python(request.language)) {
     co_return co_await start_execute(access, request, default_kernel, cut);
@@ -144,12 +126,12 @@ asio::awaitable<Result<std::unique_ptr<http::ClientResponse>>> SandboxCodeRunner
 
 asio::awaitable<Result<json::object>> SandboxCodeRunner::run(chat::RunRequest request,
                                                              chat::ProgressCallback progress,
-                                                             std::shared_ptr<http::AbortHandle> abort) {
+                                                             std::shared_ptr<AbortHandle> abort) {
   auto access = co_await sandboxes_.acquire(user_);
   if (!access) co_return tl::unexpected(access.error());
   // The call ends when the user stops the turn or when the sandbox is killed.
-  auto cut = std::make_shared<http::AbortHandle>();
-  http::AbortHandle::Registration by_user;
+  auto cut = std::make_shared<AbortHandle>();
+  AbortHandle::Registration by_user;
   if (abort) by_user = abort->on_abort([cut] { cut->abort(); });
   auto by_kill = access->route.abort->on_abort([cut] { cut->abort(); });
 

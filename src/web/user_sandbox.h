@@ -11,6 +11,8 @@
 #include <boost/json.hpp>
 
 #include "chat/code_runner.h"
+#include "common/agent_protocol.h"
+#include "common/async_primitives.h"
 #include "common/error.h"
 #include "http/client.h"
 #include "http/exchange.h"
@@ -43,11 +45,8 @@ class UserSandboxes {
   sandbox::SandboxManager& manager_;
   std::string template_name_;
   std::chrono::seconds keep_alive_;
-  std::set<std::string> creating_;  // users whose sandbox is being created (one at a time per user)
+  KeyedMutex creating_;  // per user: their sandbox is being looked up or created
 };
-
-// Waits while `key` is in `busy` (another request is making the same thing), at most two minutes.
-asio::awaitable<void> wait_while_busy(const std::set<std::string>& busy, const std::string& key);
 
 class ChatKernels;
 
@@ -58,12 +57,13 @@ class SandboxCodeRunner : public chat::CodeRunner {
   SandboxCodeRunner(UserSandboxes& sandboxes, ChatKernels& kernels, std::string user, std::string chat_id)
       : sandboxes_(sandboxes), kernels_(kernels), user_(std::move(user)), chat_id_(std::move(chat_id)) {}
   asio::awaitable<Result<boost::json::object>> run(chat::RunRequest request, chat::ProgressCallback progress,
-                                                   std::shared_ptr<http::AbortHandle> abort) override;
+                                                   std::shared_ptr<AbortHandle> abort) override;
 
  private:
   // Starts the cell in the chat's own kernel, or in the default kernel for its language.
-  asio::awaitable<Result<std::unique_ptr<http::ClientResponse>>> start(
-      const SandboxAccess& access, const chat::RunRequest& request, std::shared_ptr<http::AbortHandle> cut);
+  asio::awaitable<Result<std::unique_ptr<http::ClientResponse>>> start(const SandboxAccess& access,
+                                                                       const chat::RunRequest& request,
+                                                                       std::shared_ptr<AbortHandle> cut);
 
   UserSandboxes& sandboxes_;
   ChatKernels& kernels_;
@@ -71,8 +71,6 @@ class SandboxCodeRunner : public chat::CodeRunner {
   std::string chat_id_;  // empty: no conversation (the default kernel)
 };
 
-inline constexpr int kEnvdPort = 49983;
-inline constexpr int kInterpreterPort = 49999;
 inline constexpr std::string_view kUserIdKey = "userID";
 
 }  // namespace cellblock::web

@@ -1,0 +1,67 @@
+#pragma once
+// Boots sandboxes of a template up to a warm kernel, and tears them down. A boot starts the runtime (on the
+// blocking pool: clone, mounts, cgroups) and then waits, without polling, for the agent to write its byte on
+// the readiness pipe it inherited; end of file on that pipe means the agent died starting. stop() ends every
+// wait at once and destroys what those boots started.
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "common/abort_handle.h"
+#include "common/async_primitives.h"
+#include "common/error.h"
+#include "runtime/runtime.h"
+#include "template/template_info.h"
+
+namespace cellblock::sandbox {
+
+namespace asio = boost::asio;
+
+// A template the server can start sandboxes from, with the names clients may use for it.
+struct TemplateEntry {
+  templates::TemplateInfo info;
+  std::vector<std::string> aliases;  // e.g. "code-interpreter-v1", "base"
+};
+
+struct BootSettings {
+  std::string state_dir;          // sandboxes live under <state_dir>/sandboxes/<id>, logs under logs/
+  std::string agent_binary;       // bind-mounted read-only at /opt/cellblock/bin/cellblock-agent
+  std::string kernel_pythonpath;  // the kernel start-up module, bind-mounted at /opt/cellblock/python
+  runtime::Limits limits;
+  std::chrono::milliseconds ready_timeout{90000};
+};
+
+class Booter {
+ public:
+  Booter(asio::any_io_executor executor, asio::thread_pool& blocking, runtime::Runtime& runtime,
+         BootSettings settings);
+
+  // A booted sandbox with a fresh id, its agent ready; no user, no token yet. kUnavailable once stopped.
+  asio::awaitable<Result<runtime::SandboxHandle>> boot(const TemplateEntry& entry);
+  // Kills the sandbox's processes and removes its directory, cgroups and (unless kept, for a boot that
+  // failed) its log. Errors are logged.
+  asio::awaitable<void> destroy(runtime::SandboxHandle handle, bool keep_log = false);
+  // Ends the boots in flight (they destroy what they started) and waits for them.
+  asio::awaitable<void> stop();
+
+  const BootSettings& settings() const { return settings_; }
+  std::string log_file(const std::string& id) const;
+
+ private:
+  asio::awaitable<Status> wait_until_ready(int ready_fd, const runtime::SandboxHandle& handle);
+
+  asio::any_io_executor executor_;
+  asio::thread_pool& blocking_;
+  runtime::Runtime& runtime_;
+  BootSettings settings_;
+  Gate boots_;
+  std::shared_ptr<AbortHandle> stopping_ = std::make_shared<AbortHandle>();
+};
+
+}  // namespace cellblock::sandbox

@@ -1,0 +1,36 @@
+#pragma once
+// The life of one sandbox as an explicit state machine. Every change of a sandbox's phase goes through
+// next_phase(): a transition the machine does not allow is an error value (E2B's 409) naming the phase, never
+// a silent no-op. SandboxManager applies the result, persisting it before anyone can observe it.
+//
+//   booting ─booted→ pooled ─claim→ running ─pause→ pausing ─paused→ paused ─resume→ resuming ─resumed→
+//   running
+//        running/paused/pooled/booting ─kill→ killing ─killed→ killed
+//   a failed pause returns to running (pause_failed); a failed resume ends in killing (the sandbox is lost).
+
+#include <string>
+#include <string_view>
+
+#include "common/error.h"
+#include "store/sandbox_store.h"
+
+namespace cellblock::sandbox {
+
+enum class Phase { kBooting, kPooled, kRunning, kPausing, kPaused, kResuming, kKilling, kKilled };
+
+enum class Transition { kBooted, kClaim, kPause, kPaused, kPauseFailed, kResume, kResumed, kKill, kKilled };
+
+std::string_view to_string(Phase phase);
+std::string_view to_string(Transition transition);
+
+// The phase after `transition`, or kConflict with E2B's wording for `id`.
+Result<Phase> next_phase(std::string_view id, Phase from, Transition transition);
+
+// What clients see: E2B shows a pausing sandbox as paused and hides killing and killed ones (404).
+std::optional<store::SandboxState> visible_state(Phase phase);
+// Traffic reaches the sandbox only while it runs.
+inline bool reachable(Phase phase) {
+  return phase == Phase::kRunning;
+}
+
+}  // namespace cellblock::sandbox

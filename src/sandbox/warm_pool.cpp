@@ -1,0 +1,144 @@
+#include "sandbox/warm_pool.h"
+
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
+namespace cellblock::sandbox {
+
+WarmPool::WarmPool(asio::any_io_executor executor, const TemplateEntry& entry, Booter& booter,
+                   Capacity& capacity, AsyncSemaphore& admission, std::size_t target)
+    : executor_(executor),
+      entry_(entry),
+      booter_(booter),
+      capacity_(capacity),
+      admission_(admission),
+      target_(target),
+      backoff_timer_(executor),
+      work_(executor) {}
+
+std::optional<WarmSandbox> WarmPool::take() {
+  if (ready_.empty()) return std::nullopt;
+  WarmSandbox warm = std::move(ready_.front());
+  ready_.pop_front();
+  return warm;
+}
+
+asio::awaitable<Result<WarmSandbox>> WarmPool::wait(Capacity::Slot slot) {
+  if (stopping_) co_return fail(ErrorCode::kUnavailable, "the server is stopping");
+  auto waiter = std::make_shared<Waiter>(executor_, std::move(slot));
+  waiters_.push_back(waiter);
+  refill();
+  co_await waiter->done.wait();
+  co_return std::move(*waiter->result);
+}
+
+void WarmPool::refill() {
+  while (!stopping_) {
+    const bool backing_off = std::chrono::steady_clock::now() < backoff_until_;
+    const std::size_t wanted = waiters_.size() + (backing_off ? 0 : target_);
+    if (ready_.size() + in_flight_ >= wanted) return;
+    // Boots beyond the waiting creates refill the pool and need room of their own.
+    std::optional<Capacity::Slot> slot;
+    if (in_flight_ >= waiters_.size()) {
+      slot = capacity_.reserve();
+      if (!slot) return;
+    }
+    ++in_flight_;
+    asio::co_spawn(executor_, boot_one(std::move(slot)), asio::detached);
+  }
+}
+
+asio::awaitable<void> WarmPool::boot_one(std::optional<Capacity::Slot> slot) {
+  auto pass = work_.enter();
+  if (!pass) {
+    --in_flight_;
+    co_return;
+  }
+  Result<runtime::SandboxHandle> booted = fail(ErrorCode::kUnavailable, "the server is stopping");
+  {
+    auto permit = co_await admission_.acquire();
+    if (!stopping_) booted = co_await booter_.boot(entry_);
+  }
+  --in_flight_;
+  if (auto unwanted = deliver(std::move(booted), std::move(slot)))
+    co_await booter_.destroy(std::move(*unwanted));
+  refill();
+}
+
+std::optional<runtime::SandboxHandle> WarmPool::deliver(Result<runtime::SandboxHandle> booted,
+                                                        std::optional<Capacity::Slot> slot) {
+  if (!booted) {
+    if (!stopping_ && booted.error().code != ErrorCode::kUnavailable) {
+      spdlog::error("booting a {} sandbox: {}", entry_.info.name, booted.error().message);
+      back_off();
+    }
+    if (!waiters_.empty()) {
+      auto waiter = waiters_.front();
+      waiters_.pop_front();
+      waiter->result = tl::unexpected(booted.error());
+      waiter->done.set();
+    }
+    return std::nullopt;
+  }
+  failures_ = 0;
+  if (stopping_) return *booted;
+  WarmSandbox warm{*booted, std::move(slot)};
+  if (!waiters_.empty()) {
+    auto waiter = waiters_.front();
+    waiters_.pop_front();
+    warm.slot = std::move(waiter->slot);  // the boot's own reservation, if any, is released
+    waiter->result = std::move(warm);
+    waiter->done.set();
+    return std::nullopt;
+  }
+  if (!warm.slot) warm.slot = capacity_.reserve();  // its create stopped waiting: keep it if there is room
+  if (!warm.slot) return warm.handle;
+  ready_.push_back(std::move(warm));
+  return std::nullopt;
+}
+
+// After a failed boot the pool refills again only after 1, 2, 4 … 64 s (waiting creates still get boots):
+// the pool must refill once the cause is gone, without hammering a broken template.
+void WarmPool::back_off() {
+  const auto delay = std::chrono::seconds(std::min(60, 1 << std::min(failures_++, 6)));
+  backoff_until_ = std::chrono::steady_clock::now() + delay;
+  backoff_timer_.expires_after(delay);
+  backoff_timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) refill();
+  });
+}
+
+void WarmPool::discard(runtime::SandboxHandle handle) {
+  asio::co_spawn(executor_, destroy_held(std::move(handle), work_.enter()), asio::detached);
+}
+
+// The pass lives in this coroutine's frame: stop() waits for the destroy.
+asio::awaitable<void> WarmPool::destroy_held(runtime::SandboxHandle handle, std::optional<Gate::Pass> pass) {
+  co_await booter_.destroy(std::move(handle));
+  pass.reset();
+}
+
+bool WarmPool::evict_one() {
+  if (ready_.empty()) return false;
+  WarmSandbox evicted = std::move(ready_.back());
+  ready_.pop_back();
+  discard(std::move(evicted.handle));
+  return true;  // `evicted.slot` is released here
+}
+
+asio::awaitable<void> WarmPool::stop() {
+  stopping_ = true;
+  backoff_timer_.cancel();
+  for (auto& waiter : waiters_) {
+    waiter->result = fail(ErrorCode::kUnavailable, "the server is stopping");
+    waiter->done.set();
+  }
+  waiters_.clear();
+  while (auto warm = take()) discard(std::move(warm->handle));
+  co_await work_.close();
+}
+
+}  // namespace cellblock::sandbox

@@ -1,0 +1,501 @@
+// The sandbox lifecycle without root: a fake runtime (boots signal readiness on the pipe they inherit,
+// freezes are recorded) and a fake agent, against a real SQLite store. Create, claim, the capacity race, a
+// burst beyond the pool served in arrival order, kill, timeout, pause and resume with their errors,
+// auto-pause and auto-resume, recovery (including an unreadable handle), and shutdown.
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <future>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include "common/async_primitives.h"
+#include "common/encoding.h"
+#include "runtime/handle_json.h"
+#include "sandbox/sandbox_manager.h"
+#include "store_test_support.h"
+
+namespace cellblock::sandbox {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Boots "succeed" by writing the readiness byte the agent would write; a held boot waits until released.
+class FakeRuntime final : public runtime::Runtime {
+ public:
+  Result<runtime::SandboxHandle> start(const runtime::SandboxSpec& spec) override {
+    std::lock_guard lock(mutex_);
+    ++starts;
+    if (fail_starts) return fail(ErrorCode::kInternal, "no namespaces today");
+    fs::create_directories(fs::path(spec.sandbox_dir) / "run");
+    int ready = ::dup(spec.inherited_fds.at(0));
+    if (agent_dies) {
+      ::close(ready);
+    } else if (hold_boots) {
+      held_.push_back(ready);
+    } else {
+      (void)!::write(ready, "1", 1);
+      ::close(ready);
+    }
+    alive_.insert(spec.id);
+    runtime::SandboxHandle handle;
+    handle.id = spec.id;
+    handle.pid = 4242;
+    handle.sandbox_dir = spec.sandbox_dir;
+    handle.socket_path = spec.sandbox_dir + "/run/agent.sock";
+    handle.cgroups = {"/fake/cgroup/" + spec.id};
+    return handle;
+  }
+  bool alive(const runtime::SandboxHandle& handle) const override {
+    std::lock_guard lock(mutex_);
+    return alive_.count(handle.id) > 0;
+  }
+  Status kill(const runtime::SandboxHandle& handle) override {
+    std::lock_guard lock(mutex_);
+    alive_.erase(handle.id);
+    frozen_.erase(handle.id);
+    return {};
+  }
+  Status cleanup(const runtime::SandboxHandle& handle) override {
+    (void)kill(handle);
+    std::lock_guard lock(mutex_);
+    cleaned_.push_back(handle.id);
+    std::error_code ec;
+    fs::remove_all(handle.sandbox_dir, ec);
+    return {};
+  }
+  Result<runtime::Usage> usage(const runtime::SandboxHandle&) const override { return runtime::Usage{}; }
+  Status freeze(const runtime::SandboxHandle& handle) override {
+    std::lock_guard lock(mutex_);
+    if (fail_freeze) return fail(ErrorCode::kInternal, "freezer broken");
+    frozen_.insert(handle.id);
+    return {};
+  }
+  Status thaw(const runtime::SandboxHandle& handle) override {
+    std::lock_guard lock(mutex_);
+    frozen_.erase(handle.id);
+    return {};
+  }
+  runtime::SandboxHandle handle_for(const std::string& id, const std::string& sandbox_dir) const override {
+    runtime::SandboxHandle handle;
+    handle.id = id;
+    handle.sandbox_dir = sandbox_dir;
+    return handle;
+  }
+
+  // Lets every held boot say it is ready.
+  void release_held() {
+    std::lock_guard lock(mutex_);
+    for (int fd : held_) {
+      (void)!::write(fd, "1", 1);
+      ::close(fd);
+    }
+    held_.clear();
+  }
+  bool frozen(const std::string& id) const {
+    std::lock_guard lock(mutex_);
+    return frozen_.count(id) > 0;
+  }
+  std::vector<std::string> cleaned() const {
+    std::lock_guard lock(mutex_);
+    return cleaned_;
+  }
+  void forget(const std::string& id) {  // the process is gone (a host reboot)
+    std::lock_guard lock(mutex_);
+    alive_.erase(id);
+  }
+
+  std::atomic<int> starts = 0;
+  std::atomic<bool> fail_starts = false;
+  std::atomic<bool> agent_dies = false;
+  std::atomic<bool> hold_boots = false;
+  std::atomic<bool> fail_freeze = false;
+
+ private:
+  mutable std::mutex mutex_;
+  std::set<std::string> alive_;
+  std::set<std::string> frozen_;
+  std::vector<std::string> cleaned_;
+  std::vector<int> held_;
+};
+
+class FakeAgent final : public AgentControl {
+ public:
+  asio::awaitable<Status> claim(std::string socket_path, ClaimRequest request) override {
+    if (refuse_claims) co_return fail(ErrorCode::kInternal, "agent said no");
+    claims[socket_path] = request;
+    deadlines[socket_path] = request.deadline_ms;
+    co_return Status{};
+  }
+  asio::awaitable<Status> set_deadline(AgentEndpoint endpoint,
+                                       std::optional<std::int64_t> deadline_ms) override {
+    deadlines[endpoint.socket_path] = deadline_ms;
+    co_return Status{};
+  }
+  bool refuse_claims = false;
+  std::map<std::string, ClaimRequest> claims;
+  std::map<std::string, std::optional<std::int64_t>> deadlines;
+};
+
+class SandboxManagerTest : public ::testing::Test {
+ protected:
+  SandboxManagerTest() : db_file_("cellblock-manager-test") {
+    state_dir_ = fs::path(db_file_.path()).parent_path() / "state";
+    fs::create_directories(state_dir_);
+    auto opened = db_file_.open();
+    EXPECT_TRUE(opened) << opened.error().message;
+    db_.emplace(std::move(*opened));
+    store_.emplace(*db_);
+  }
+  ~SandboxManagerTest() override {
+    if (manager_) run(manager_->stop());
+  }
+
+  void start_manager(std::size_t pool_size, std::size_t max_sandboxes = 100,
+                     ShutdownMode on_shutdown = ShutdownMode::kKeep) {
+    ManagerSettings settings;
+    settings.boot.state_dir = state_dir_.string();
+    settings.boot.agent_binary = "/bin/true";
+    settings.boot.ready_timeout = std::chrono::seconds(20);
+    settings.pool_size = pool_size;
+    settings.max_sandboxes = max_sandboxes;
+    settings.on_shutdown = on_shutdown;
+    TemplateEntry entry;
+    entry.info.name = "code-interpreter";
+    entry.info.rootfs = "/nonexistent";
+    entry.aliases = {"base"};
+    manager_.emplace(io_.get_executor(), pool_, runtime_, agent_, *store_, std::vector<TemplateEntry>{entry},
+                     settings);
+    run(manager_->start());
+  }
+
+  // Runs the io_context until `work` has finished.
+  template <class T>
+  T run(asio::awaitable<T> work) {
+    auto future = asio::co_spawn(io_, std::move(work), asio::use_future);
+    io_.restart();
+    while (future.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
+      io_.run_one_for(std::chrono::milliseconds(10));
+    return future.get();
+  }
+  // Runs the io_context until `done` holds (at most 10 s).
+  void run_until(const std::function<bool()>& done) {
+    io_.restart();
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!done() && std::chrono::steady_clock::now() < deadline)
+      io_.run_one_for(std::chrono::milliseconds(10));
+    ASSERT_TRUE(done());
+  }
+  void wait_for_pool(std::size_t ready) {
+    run_until([&] { return manager_->warm_count() >= ready; });
+  }
+  store::SandboxRecord create(CreateCommand command = {}) {
+    if (command.template_id.empty()) command.template_id = "base";
+    auto record = run(manager_->create(std::move(command)));
+    EXPECT_TRUE(record) << record.error().message;
+    return record ? *record : store::SandboxRecord{};
+  }
+
+  asio::io_context io_;
+  asio::thread_pool pool_{2};
+  store::testing::TempStateDb db_file_;
+  fs::path state_dir_;
+  std::optional<store::Database> db_;
+  std::optional<store::SandboxStore> store_;
+  FakeRuntime runtime_;
+  FakeAgent agent_;
+  std::optional<SandboxManager> manager_;
+};
+
+TEST_F(SandboxManagerTest, CreateClaimsFromThePoolAndHandsTheAgentItsTokenEnvAndDeadline) {
+  start_manager(1);
+  wait_for_pool(1);
+  CreateCommand command;
+  command.timeout_seconds = 60;
+  command.env_vars = {{"A", "1"}};
+  command.metadata = {{"k", "v"}};
+  auto record = create(command);
+  run_until([&] { return runtime_.starts == 2 && manager_->warm_count() == 1; });  // claimed, and refilled
+  auto socket = fs::path(state_dir_ / "sandboxes" / record.id / "run" / "agent.sock").string();
+  ASSERT_TRUE(agent_.claims.count(socket));
+  EXPECT_EQ(agent_.claims[socket].env_vars.at("A"), "1");
+  EXPECT_EQ(agent_.claims[socket].access_token, record.envd_access_token);
+  ASSERT_TRUE(agent_.claims[socket].deadline_ms);
+  EXPECT_NEAR(static_cast<double>(*agent_.claims[socket].deadline_ms),
+              (record.end_at + 5'000'000'000LL) / 1e6, 1);
+  auto stored = manager_->get(record.id);
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->state, store::SandboxState::kRunning);
+  EXPECT_EQ(stored->metadata.at("k"), "v");
+  ASSERT_TRUE(manager_->route(record.id));
+  EXPECT_EQ(manager_->route(record.id)->access_token, record.envd_access_token);
+}
+
+TEST_F(SandboxManagerTest, UnknownTemplateAndBadTimeoutAreInvalidArguments) {
+  start_manager(0);
+  CreateCommand command;
+  command.template_id = "nope";
+  EXPECT_EQ(run(manager_->create(command)).error().code, ErrorCode::kInvalidArgument);
+  command.template_id = "base";
+  command.timeout_seconds = 0;
+  EXPECT_EQ(run(manager_->create(command)).error().code, ErrorCode::kInvalidArgument);
+  command.timeout_seconds = 48 * 3600;
+  EXPECT_EQ(run(manager_->create(command)).error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST_F(SandboxManagerTest, ConcurrentCreatesNeverOvershootTheCapacity) {
+  start_manager(0, 5);
+  std::vector<std::future<Result<store::SandboxRecord>>> creates;
+  for (int i = 0; i < 100; ++i) {
+    CreateCommand command;
+    command.template_id = "base";
+    creates.push_back(asio::co_spawn(io_, manager_->create(command), asio::use_future));
+  }
+  run_until([&] {
+    return std::all_of(creates.begin(), creates.end(), [](auto& f) {
+      return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+    });
+  });
+  int created = 0, refused = 0;
+  for (auto& future : creates) {
+    auto result = future.get();
+    if (result) {
+      ++created;
+    } else {
+      EXPECT_EQ(result.error().code, ErrorCode::kResourceExhausted) << result.error().message;
+      ++refused;
+    }
+  }
+  EXPECT_EQ(created, 5);
+  EXPECT_EQ(refused, 95);
+  EXPECT_EQ(runtime_.starts, 5) << "no boot beyond the capacity";
+  EXPECT_EQ(manager_->capacity().used(), 5u);
+}
+
+TEST_F(SandboxManagerTest, ABurstBeyondThePoolIsServedInArrivalOrder) {
+  start_manager(0);
+  runtime_.hold_boots = true;
+  std::vector<std::future<Result<store::SandboxRecord>>> creates;
+  std::vector<int> finished;
+  for (int i = 0; i < 6; ++i) {
+    CreateCommand command;
+    command.template_id = "base";
+    command.metadata = {{"n", std::to_string(i)}};
+    creates.push_back(asio::co_spawn(io_, manager_->create(command), asio::use_future));
+  }
+  run_until([&] { return runtime_.starts == 2; });
+  run(sleep_for(std::chrono::milliseconds(100)));
+  EXPECT_EQ(runtime_.starts, 2) << "boots are admitted two at a time";
+  runtime_.hold_boots = false;
+  runtime_.release_held();
+  run_until([&] {
+    return std::all_of(creates.begin(), creates.end(), [](auto& f) {
+      return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+    });
+  });
+  std::vector<std::int64_t> started;
+  for (int i = 0; i < 6; ++i) {
+    auto record = creates[i].get();
+    ASSERT_TRUE(record) << record.error().message;
+    EXPECT_EQ(record->metadata.at("n"), std::to_string(i));
+    started.push_back(record->started_at);
+  }
+  EXPECT_TRUE(std::is_sorted(started.begin(), started.end())) << "the first in line is served first";
+}
+
+TEST_F(SandboxManagerTest, ABootThatFailsFailsTheCreateWithTheReason) {
+  start_manager(0);
+  runtime_.agent_dies = true;
+  CreateCommand command;
+  command.template_id = "base";
+  auto record = run(manager_->create(command));
+  ASSERT_FALSE(record);
+  EXPECT_NE(record.error().message.find("exited during start-up"), std::string::npos)
+      << record.error().message;
+  EXPECT_EQ(manager_->capacity().used(), 0u) << "the failed boot's room is free again";
+}
+
+TEST_F(SandboxManagerTest, AClaimTheAgentRefusesDestroysTheSandbox) {
+  start_manager(0);
+  agent_.refuse_claims = true;
+  CreateCommand command;
+  command.template_id = "base";
+  auto record = run(manager_->create(command));
+  ASSERT_FALSE(record);
+  EXPECT_EQ(runtime_.cleaned().size(), 1u);
+  EXPECT_EQ(manager_->capacity().used(), 0u);
+}
+
+TEST_F(SandboxManagerTest, KillRemovesTheRouteRecordsTheKillAndFreesTheRoom) {
+  start_manager(0);
+  auto record = create();
+  auto route = manager_->route(record.id);
+  ASSERT_TRUE(route);
+  ASSERT_TRUE(run(manager_->kill(record.id, "test")));
+  EXPECT_TRUE(route->abort->aborted()) << "open streams are cut";
+  EXPECT_FALSE(manager_->route(record.id));
+  EXPECT_EQ(manager_->get(record.id).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(store_->get(record.id)->kill_reason, "test");
+  EXPECT_EQ(manager_->capacity().used(), 0u);
+  EXPECT_EQ(run(manager_->kill(record.id, "again")).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(run(manager_->kill("nosuchsandbox", "x")).error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(SandboxManagerTest, TheTimeoutKills) {
+  start_manager(0);
+  CreateCommand command;
+  command.timeout_seconds = 1;
+  auto record = create(command);
+  run_until([&] { return !manager_->route(record.id); });
+  EXPECT_EQ(store_->get(record.id)->kill_reason, "timeout");
+}
+
+TEST_F(SandboxManagerTest, PauseFreezesUnroutesAndResumeThaws) {
+  start_manager(0);
+  auto record = create();
+  auto socket = manager_->route(record.id)->socket_path;
+  auto before = manager_->route(record.id);
+  ASSERT_TRUE(run(manager_->pause(record.id)));
+  EXPECT_TRUE(runtime_.frozen(record.id));
+  EXPECT_TRUE(before->abort->aborted());
+  EXPECT_FALSE(manager_->route(record.id)) << "a paused sandbox gets the 502";
+  EXPECT_FALSE(agent_.deadlines[socket]) << "its own deadline is lifted before it is frozen";
+  EXPECT_EQ(manager_->get(record.id)->state, store::SandboxState::kPaused);
+  EXPECT_EQ(store_->get(record.id)->state, store::SandboxState::kPaused);
+
+  auto again = run(manager_->pause(record.id));
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, ErrorCode::kConflict);
+  EXPECT_NE(again.error().message.find("is already paused"), std::string::npos);
+  EXPECT_EQ(run(manager_->set_timeout(record.id, 30)).error().code, ErrorCode::kNotFound);
+  auto reboot = run(manager_->connect(record.id, std::nullopt, /*keep_memory=*/false));
+  ASSERT_FALSE(reboot);
+  EXPECT_EQ(reboot.error().code, ErrorCode::kInvalidArgument);
+
+  auto resumed = run(manager_->connect(record.id, 120));
+  ASSERT_TRUE(resumed) << resumed.error().message;
+  EXPECT_TRUE(resumed->resumed);
+  EXPECT_FALSE(runtime_.frozen(record.id));
+  ASSERT_TRUE(manager_->route(record.id));
+  EXPECT_EQ(manager_->route(record.id)->access_token, record.envd_access_token)
+      << "same token after a resume";
+  EXPECT_TRUE(agent_.deadlines[socket]);
+  EXPECT_EQ(store_->get(record.id)->state, store::SandboxState::kRunning);
+
+  auto running = run(manager_->connect(record.id, 10));
+  ASSERT_TRUE(running);
+  EXPECT_FALSE(running->resumed);
+  EXPECT_EQ(run(manager_->resume(record.id, std::nullopt)).error().code, ErrorCode::kConflict);
+}
+
+TEST_F(SandboxManagerTest, AFailedFreezeLeavesTheSandboxRunning) {
+  start_manager(0);
+  auto record = create();
+  runtime_.fail_freeze = true;
+  auto paused = run(manager_->pause(record.id));
+  ASSERT_FALSE(paused);
+  EXPECT_EQ(paused.error().code, ErrorCode::kInternal);
+  EXPECT_TRUE(manager_->route(record.id));
+  EXPECT_EQ(manager_->get(record.id)->state, store::SandboxState::kRunning);
+}
+
+TEST_F(SandboxManagerTest, KillingAPausedSandboxWorks) {
+  start_manager(0);
+  auto record = create();
+  ASSERT_TRUE(run(manager_->pause(record.id)));
+  ASSERT_TRUE(run(manager_->kill(record.id, "done")));
+  EXPECT_EQ(manager_->get(record.id).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(run(manager_->connect(record.id, std::nullopt)).error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(SandboxManagerTest, AutoPauseAtTheTimeoutAndAutoResumeOnTraffic) {
+  start_manager(0);
+  CreateCommand command;
+  command.timeout_seconds = 1;
+  command.lifecycle.pause_on_timeout = true;
+  command.lifecycle.auto_resume = true;
+  auto record = create(command);
+  auto socket = manager_->route(record.id)->socket_path;
+  EXPECT_FALSE(agent_.deadlines[socket]) << "only the server can pause: the agent gets no deadline";
+  run_until([&] { return runtime_.frozen(record.id); });
+  EXPECT_EQ(manager_->get(record.id)->state, store::SandboxState::kPaused);
+
+  EXPECT_EQ(run(manager_->wake(record.id, std::string_view("wrong"))).error().code,
+            ErrorCode::kPermissionDenied);
+  EXPECT_TRUE(runtime_.frozen(record.id));
+  auto woken = run(manager_->wake(record.id, std::string_view(record.envd_access_token)));
+  ASSERT_TRUE(woken) << woken.error().message;
+  EXPECT_FALSE(runtime_.frozen(record.id));
+  auto resumed = manager_->get(record.id);
+  EXPECT_GE(resumed->end_at - resumed->started_at, 300'000'000'000LL)
+      << "at least five minutes after auto-resume";
+}
+
+TEST_F(SandboxManagerTest, TrafficDoesNotWakeASandboxWithoutAutoResume) {
+  start_manager(0);
+  auto record = create();
+  ASSERT_TRUE(run(manager_->pause(record.id)));
+  EXPECT_EQ(run(manager_->wake(record.id, std::nullopt)).error().code, ErrorCode::kSandboxUnavailable);
+  EXPECT_TRUE(runtime_.frozen(record.id));
+}
+
+TEST_F(SandboxManagerTest, RecoveryReattachesRunningAndPausedAndReapsTheRest) {
+  start_manager(0);
+  auto running = create();
+  auto paused = create();
+  auto lost = create();
+  ASSERT_TRUE(run(manager_->pause(paused.id)));
+  run(manager_->stop());
+  manager_.reset();
+
+  runtime_.forget(lost.id);
+  // A record whose handle cannot be read, and a directory nobody recorded.
+  store::SandboxRecord broken = running;
+  broken.id = "brokenhandle0000000";
+  broken.handle = "{not json";
+  ASSERT_TRUE(store_->insert(broken));
+  fs::create_directories(state_dir_ / "sandboxes" / broken.id);
+  fs::create_directories(state_dir_ / "sandboxes" / "strayunclaimed000000");
+
+  start_manager(0);
+  EXPECT_TRUE(manager_->route(running.id));
+  EXPECT_EQ(manager_->get(paused.id)->state, store::SandboxState::kPaused);
+  EXPECT_FALSE(manager_->route(paused.id));
+  EXPECT_EQ(manager_->get(lost.id).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(store_->get(lost.id)->kill_reason, "lost");
+  EXPECT_EQ(manager_->get(broken.id).error().code, ErrorCode::kNotFound);
+  EXPECT_FALSE(fs::exists(state_dir_ / "sandboxes" / broken.id))
+      << "the unreadable record's directory is removed";
+  EXPECT_FALSE(fs::exists(state_dir_ / "sandboxes" / "strayunclaimed000000"));
+  EXPECT_EQ(manager_->capacity().used(), 2u);
+  auto resumed = run(manager_->connect(paused.id, std::nullopt));
+  ASSERT_TRUE(resumed);
+  EXPECT_TRUE(resumed->resumed);
+}
+
+TEST_F(SandboxManagerTest, ShutdownKeepsOrKillsPerMode) {
+  start_manager(1, 100, ShutdownMode::kKill);
+  wait_for_pool(1);
+  auto record = create();
+  run(manager_->stop());
+  manager_.reset();
+  EXPECT_EQ(store_->get(record.id)->state, store::SandboxState::kKilled);
+  EXPECT_EQ(store_->get(record.id)->kill_reason, "server shutdown");
+}
+
+}  // namespace
+}  // namespace cellblock::sandbox
