@@ -1,10 +1,12 @@
 #pragma once
-// The E2B control plane (e2b-api.md §3): parses each request into a typed command for sandbox/, checks the
-// API key, and writes E2B's response shapes and `{code, message}` errors.
+// The E2B control plane (e2b-api.md §3, e2b-lifecycle.md): checks the API key, matches the route
+// (control_routes.h), parses the request into a typed command (control_requests.h), calls sandbox/, and
+// writes E2B's response shapes (control_responses.h). It owns no state. Every error is E2B's {code, message}
+// through the one mapping of common/error.h.
 
-#include <functional>
 #include <string>
 
+#include "api/control_routes.h"
 #include "http/exchange.h"
 #include "sandbox/sandbox_manager.h"
 #include "store/api_key_store.h"
@@ -21,18 +23,19 @@ class ControlApi {
  public:
   ControlApi(sandbox::SandboxManager& sandboxes, store::ApiKeyStore& keys, ApiSettings settings);
 
-  // True when the request is for the control plane (anything that is not sandbox traffic).
+  // Answers a control-plane request (anything that is not sandbox traffic or the web app).
   asio::awaitable<void> handle(http::Request& request, http::BodyReader& body, http::ResponseWriter& writer);
 
  private:
-  asio::awaitable<void> route(http::Request& request, http::BodyReader& body, http::ResponseWriter& writer);
-  asio::awaitable<void> create(http::BodyReader& body, http::ResponseWriter& writer, bool legacy);
-  asio::awaitable<void> list(const http::Request& request, http::ResponseWriter& writer, bool legacy);
-  asio::awaitable<void> connect(const std::string& id, http::BodyReader& body, http::ResponseWriter& writer);
-  asio::awaitable<void> set_timeout(const std::string& id, http::BodyReader& body,
-                                    http::ResponseWriter& writer);
-  asio::awaitable<void> metrics(const std::string& id, const http::Request& request,
-                                http::ResponseWriter& writer);
+  // The answer to one matched route; errors come back as values and are written by handle().
+  asio::awaitable<Result<http::Response>> dispatch(const ControlRoute& route, http::Request& request,
+                                                   http::BodyReader& body);
+  asio::awaitable<Result<http::Response>> create(http::BodyReader& body, bool v1);
+  asio::awaitable<Result<http::Response>> connect(const std::string& id, http::BodyReader& body);
+  asio::awaitable<Result<http::Response>> resume(const std::string& id, http::BodyReader& body);
+  asio::awaitable<Result<http::Response>> pause(const std::string& id, http::BodyReader& body);
+  asio::awaitable<Result<http::Response>> set_timeout(const std::string& id, http::BodyReader& body);
+  Result<http::Response> template_alias(const std::string& alias) const;
 
   sandbox::SandboxManager& sandboxes_;
   store::ApiKeyStore& keys_;

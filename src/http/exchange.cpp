@@ -118,4 +118,13 @@ Response error_response(ErrorCode code, std::string message) {
   return error_response(Error{code, std::move(message)});
 }
 
+Response sandbox_error_response(std::string_view sandbox_id, const Error& error) {
+  const int status = http_status(error.code);
+  boost::json::object body;
+  body["sandboxId"] = sandbox_id;
+  body["message"] = error.message;
+  body["code"] = status;
+  return json_response(status, boost::json::serialize(body));
+}
+
 }  // namespace cellblock::http

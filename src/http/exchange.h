@@ -119,5 +119,8 @@ Response text_response(int status, std::string body);
 // E2B's error body: {"code": <http status>, "message": "..."}.
 Response error_response(const Error& error);
 Response error_response(ErrorCode code, std::string message);
+// The sandbox proxy's errors (E2B's client-proxy shape): {"sandboxId", "message", "code"}, e.g. the 502 of a
+// sandbox that is not running.
+Response sandbox_error_response(std::string_view sandbox_id, const Error& error);
 
 }  // namespace cellblock::http

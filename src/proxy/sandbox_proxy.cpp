@@ -4,13 +4,12 @@
 
 #include <boost/json.hpp>
 
+#include "common/agent_protocol.h"
 #include "common/file_signature.h"
 #include "http/proxy.h"
 
 namespace cellblock::proxy {
 namespace {
-
-constexpr int kEnvdPort = 49983;
 
 std::optional<int> parse_port(std::string_view text) {
   int port = 0;
@@ -28,20 +27,7 @@ bool valid_id(std::string_view id) {
 }
 
 http::Response sandbox_not_found(const std::string& id) {
-  boost::json::object body;
-  body["sandboxId"] = id;
-  body["message"] = "The sandbox was not found";
-  body["code"] = 502;
-  http::Response response;
-  response.status = 502;
-  response.headers.add("Content-Type", "application/json; charset=utf-8");
-  response.body = boost::json::serialize(body);
-  return response;
-}
-
-// envd routes that only the server may call (through the socket directly), never clients.
-bool internal_route(const Target& target, std::string_view path) {
-  return target.port == kEnvdPort && (path == "/init" || path.starts_with("/init/"));
+  return http::sandbox_error_response(id, Error{ErrorCode::kSandboxUnavailable, "The sandbox was not found"});
 }
 
 }  // namespace
@@ -61,9 +47,9 @@ std::optional<Target> target_from_host(std::string_view host) {
 }
 
 std::optional<Target> target_of(const http::Request& request) {
-  if (auto id = request.header("E2b-Sandbox-Id")) {
-    Target target{std::string(*id), kEnvdPort};
-    if (auto port = request.header("E2b-Sandbox-Port")) target.port = parse_port(*port).value_or(0);
+  if (auto id = request.header(agent_protocol::kSandboxIdHeader)) {
+    Target target{std::string(*id), agent_protocol::kEnvdPort};
+    if (auto port = request.header(agent_protocol::kPortHeader)) target.port = parse_port(*port).value_or(0);
     return target;
   }
   if (auto host = request.header("Host")) return target_from_host(*host);
@@ -87,7 +73,7 @@ std::optional<Target> SandboxProxy::target_by_signature(const http::Request& req
   for (const auto& [id, route] : sandboxes_.routes()) {
     if (secure_equals(*signature,
                       file_signature(path, operation, username, route.access_token, expiration))) {
-      return Target{id, kEnvdPort};
+      return Target{id, agent_protocol::kEnvdPort};
     }
   }
   return std::nullopt;
@@ -95,25 +81,39 @@ std::optional<Target> SandboxProxy::target_by_signature(const http::Request& req
 
 asio::awaitable<void> SandboxProxy::serve(const Target& target, http::Request& request,
                                           http::BodyReader& body, http::ResponseWriter& writer) {
-  auto route = valid_id(target.sandbox_id) ? sandboxes_.route(target.sandbox_id) : std::nullopt;
-  if (!route) {
+  if (!valid_id(target.sandbox_id)) {
     co_await writer.send(sandbox_not_found(target.sandbox_id));
     co_return;
+  }
+  auto route = sandboxes_.route(target.sandbox_id);
+  if (!route) {
+    // Not running: a paused sandbox with auto-resume wakes up for envd traffic that carries its token, and
+    // for any other port (E2B's traffic is public by default).
+    std::optional<std::string_view> token;
+    if (target.port == agent_protocol::kEnvdPort) {
+      token = request.header(agent_protocol::kAccessTokenHeader).value_or(std::string_view());
+    }
+    auto woken = co_await sandboxes_.wake(target.sandbox_id, token);
+    if (!woken) {
+      co_await writer.send(http::sandbox_error_response(target.sandbox_id, woken.error()));
+      co_return;
+    }
+    route = std::move(*woken);
   }
   if (target.port <= 0) {
     co_await writer.send(
         http::error_response(ErrorCode::kInvalidArgument, "invalid E2b-Sandbox-Port header"));
     co_return;
   }
-  if (internal_route(target, request.path)) {
+  if (agent_protocol::server_only_route(target.port, request.path)) {
     co_await writer.send(http::error_response(ErrorCode::kNotFound, "no route for " + request.path));
     co_return;
   }
   http::Upstream upstream;
   upstream.unix_path = route->socket_path;
   http::ForwardOptions options;
-  options.add_headers.set("E2b-Sandbox-Port", std::to_string(target.port));
-  options.add_headers.set("E2b-Sandbox-Id", target.sandbox_id);
+  options.add_headers.set(agent_protocol::kPortHeader, std::to_string(target.port));
+  options.add_headers.set(agent_protocol::kSandboxIdHeader, target.sandbox_id);
   options.abort = route->abort;
   Status forwarded = co_await http::forward(request, body, writer, upstream, options);
   if (!forwarded && forwarded.error().code == ErrorCode::kSandboxUnavailable && !writer.started()) {

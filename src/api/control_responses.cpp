@@ -1,0 +1,101 @@
+#include "api/control_responses.h"
+
+#include "common/encoding.h"
+
+namespace cellblock::api {
+namespace {
+
+namespace json = boost::json;
+
+json::value nullable(const std::string& text) {
+  return text.empty() ? json::value(nullptr) : json::value(text);
+}
+
+json::object metadata_json(const std::map<std::string, std::string>& metadata) {
+  json::object out;
+  for (const auto& [key, value] : metadata) out[key] = value;
+  return out;
+}
+
+}  // namespace
+
+json::object sandbox_json(const store::SandboxRecord& record, const std::string& domain) {
+  json::object out;
+  out["sandboxID"] = record.id;
+  out["templateID"] = record.template_id;
+  if (!record.alias.empty()) out["alias"] = record.alias;
+  out["clientID"] = record.client_id;
+  out["envdVersion"] = kEnvdVersion;
+  out["envdAccessToken"] = record.envd_access_token;
+  out["trafficAccessToken"] = nullptr;
+  out["domain"] = nullable(domain);
+  return out;
+}
+
+json::object listed_json(const store::SandboxRecord& record) {
+  json::object item;
+  item["sandboxID"] = record.id;
+  item["templateID"] = record.template_id;
+  if (!record.alias.empty()) item["alias"] = record.alias;
+  item["clientID"] = record.client_id;
+  item["cpuCount"] = record.cpu_count;
+  item["memoryMB"] = record.memory_mb;
+  item["diskSizeMB"] = record.disk_size_mb;
+  item["startedAt"] = rfc3339(record.started_at);
+  item["endAt"] = rfc3339(record.end_at);
+  item["envdVersion"] = kEnvdVersion;
+  item["state"] = store::to_string(record.state);
+  item["metadata"] = metadata_json(record.metadata);
+  return item;
+}
+
+json::object detail_json(const store::SandboxRecord& record, const std::string& domain) {
+  json::object detail = listed_json(record);
+  detail["envdAccessToken"] = record.envd_access_token;
+  // E2B answers a paused sandbox's detail with a null domain.
+  detail["domain"] = record.state == store::SandboxState::kPaused ? json::value(nullptr) : nullable(domain);
+  detail["allowInternetAccess"] = false;
+  detail["lifecycle"] = json::object{{"onTimeout", record.lifecycle.pause_on_timeout ? "pause" : "kill"},
+                                     {"autoResume", record.lifecycle.auto_resume}};
+  return detail;
+}
+
+json::array metrics_json(const std::vector<sandbox::Metric>& samples) {
+  json::array out;
+  for (const auto& metric : samples) {
+    json::object item;
+    item["timestamp"] = rfc3339(metric.unix_nanos);
+    item["timestampUnix"] = metric.unix_nanos / 1'000'000'000;
+    item["cpuCount"] = metric.cpu_count;
+    item["cpuUsedPct"] = metric.cpu_used_pct;
+    item["memUsed"] = metric.mem_used;
+    item["memTotal"] = metric.mem_total;
+    item["memCache"] = 0;
+    item["diskUsed"] = metric.disk_used;
+    item["diskTotal"] = metric.disk_total;
+    out.push_back(std::move(item));
+  }
+  return out;
+}
+
+json::array templates_json(const std::vector<sandbox::TemplateEntry>& templates) {
+  json::array out;
+  for (const auto& entry : templates) {
+    json::array aliases;
+    aliases.push_back(json::string(entry.info.name));
+    for (const auto& alias : entry.aliases) aliases.push_back(json::string(alias));
+    json::object item;
+    item["templateID"] = entry.info.name;
+    item["buildID"] = entry.info.hash.substr(0, 16);
+    item["aliases"] = std::move(aliases);
+    item["public"] = true;
+    item["buildStatus"] = "ready";
+    item["envdVersion"] = kEnvdVersion;
+    item["createdAt"] = entry.info.built_at;
+    item["updatedAt"] = entry.info.built_at;
+    out.push_back(std::move(item));
+  }
+  return out;
+}
+
+}  // namespace cellblock::api
