@@ -44,7 +44,9 @@ asio::awaitable<void> ControlApi::handle(http::Request& request, http::BodyReade
       answer = co_await dispatch(*route, request, body);
     }
   }
-  co_await writer.send(answer ? std::move(*answer) : http::error_response(answer.error()));
+  // g++ 12: the response is a named local, never a temporary built inside the co_await expression.
+  Response response = answer ? std::move(*answer) : http::error_response(answer.error());
+  co_await writer.send(std::move(response));
 }
 
 asio::awaitable<Result<Response>> ControlApi::dispatch(const ControlRoute& route, http::Request& request,

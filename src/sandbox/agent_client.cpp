@@ -59,7 +59,9 @@ boost::asio::awaitable<Status> HttpAgentControl::claim(std::string socket_path, 
   body["envVars"] = std::move(env);
   body["accessToken"] = request.access_token;
   body[agent_protocol::kDeadlineField] = deadline_json(request.deadline_ms);
-  co_return co_await post_init(AgentEndpoint{std::move(socket_path), ""}, std::move(body));
+  AgentEndpoint unclaimed;  // no token yet (g++ 12: no braced temporary inside co_await)
+  unclaimed.socket_path = std::move(socket_path);
+  co_return co_await post_init(std::move(unclaimed), std::move(body));
 }
 
 boost::asio::awaitable<Status> HttpAgentControl::set_deadline(AgentEndpoint endpoint,

@@ -79,7 +79,8 @@ asio::awaitable<Status> SandboxManager::resume_locked(std::shared_ptr<Claimed> s
   auto thaw = [this, handle = sandbox->handle]() { return runtime_.thaw(handle); };
   if (Status thawed = co_await on_pool(blocking_, thaw); !thawed) {
     spdlog::error("sandbox {}: resuming failed ({}); killing it", sandbox->id, thawed.error().message);
-    (void)co_await kill_locked(sandbox, "resume failed");
+    std::string reason = "resume failed";
+    (void)co_await kill_locked(sandbox, std::move(reason));
     co_return fail(ErrorCode::kInternal, "resuming the sandbox failed: " + thawed.error().message);
   }
   const std::int64_t now = unix_nanos_now();

@@ -81,9 +81,13 @@ asio::awaitable<void> SandboxManager::recover() {
       spdlog::warn("recovery: sandbox {}: {}", record.id, thawed.error().message);
     }
     auto sandbox = adopt(record, *handle, Phase::kRunning);
-    co_await push_deadline(*sandbox);
-    arm_timer(sandbox);  // one past its end meets its timeout (kill or pause) at once
     spdlog::info("recovery: reattached sandbox {}", record.id);
+    if (record.end_at <= unix_nanos_now()) {
+      co_await expire(record.id);  // past its end while the server was down: its timeout (kill or pause) now
+      continue;
+    }
+    co_await push_deadline(*sandbox);
+    arm_timer(sandbox);
   }
   std::error_code ec;
   for (const auto& dir : fs::directory_iterator(sandboxes_dir, ec)) {

@@ -107,7 +107,8 @@ asio::awaitable<void> SandboxManager::stop() {
     auto doomed = claimed_;
     for (auto& [id, sandbox] : doomed) {
       auto guard = co_await sandbox->lock.lock();
-      (void)co_await kill_locked(sandbox, "server shutdown");
+      std::string reason = "server shutdown";
+      (void)co_await kill_locked(sandbox, std::move(reason));
     }
   }
 }
@@ -318,7 +319,8 @@ asio::awaitable<void> SandboxManager::expire(std::string id) {
     if (paused) co_return;
     spdlog::error("sandbox {}: pausing at its timeout failed ({}); killing it", id, paused.error().message);
   }
-  (void)co_await kill_locked(*sandbox, "timeout");
+  std::string reason = "timeout";
+  (void)co_await kill_locked(*sandbox, std::move(reason));
 }
 
 std::optional<Route> SandboxManager::route(const std::string& id) const {

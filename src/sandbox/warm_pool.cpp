@@ -30,9 +30,20 @@ asio::awaitable<Result<WarmSandbox>> WarmPool::wait(Capacity::Slot slot) {
   if (stopping_) co_return fail(ErrorCode::kUnavailable, "the server is stopping");
   auto waiter = std::make_shared<Waiter>(executor_, std::move(slot));
   waiters_.push_back(waiter);
+  release_spare_slots();  // a pool boot under way now serves this create: the create's slot replaces its own
   refill();
   co_await waiter->done.wait();
   co_return std::move(*waiter->result);
+}
+
+// Boots beyond the waiting creates are for the pool and hold room of their own: exactly
+// max(0, booting - waiting) slots, kept here until their sandbox is ready.
+std::size_t WarmPool::pool_boots() const {
+  return in_flight_ > waiters_.size() ? in_flight_ - waiters_.size() : 0;
+}
+
+void WarmPool::release_spare_slots() {
+  while (boot_slots_.size() > pool_boots()) boot_slots_.pop_back();
 }
 
 void WarmPool::refill() {
@@ -40,64 +51,65 @@ void WarmPool::refill() {
     const bool backing_off = std::chrono::steady_clock::now() < backoff_until_;
     const std::size_t wanted = waiters_.size() + (backing_off ? 0 : target_);
     if (ready_.size() + in_flight_ >= wanted) return;
-    // Boots beyond the waiting creates refill the pool and need room of their own.
-    std::optional<Capacity::Slot> slot;
-    if (in_flight_ >= waiters_.size()) {
-      slot = capacity_.reserve();
+    if (in_flight_ + 1 > waiters_.size()) {
+      auto slot = capacity_.reserve();
       if (!slot) return;
+      boot_slots_.push_back(std::move(*slot));
     }
     ++in_flight_;
-    asio::co_spawn(executor_, boot_one(std::move(slot)), asio::detached);
+    asio::co_spawn(executor_, boot_one(), asio::detached);
   }
 }
 
-asio::awaitable<void> WarmPool::boot_one(std::optional<Capacity::Slot> slot) {
+asio::awaitable<void> WarmPool::boot_one() {
   auto pass = work_.enter();
-  if (!pass) {
-    --in_flight_;
-    co_return;
-  }
   Result<runtime::SandboxHandle> booted = fail(ErrorCode::kUnavailable, "the server is stopping");
-  {
+  if (pass) {
     auto permit = co_await admission_.acquire();
     if (!stopping_) booted = co_await booter_.boot(entry_);
   }
   --in_flight_;
-  if (auto unwanted = deliver(std::move(booted), std::move(slot)))
-    co_await booter_.destroy(std::move(*unwanted));
+  if (auto unwanted = deliver(std::move(booted))) co_await booter_.destroy(std::move(*unwanted));
   refill();
 }
 
-std::optional<runtime::SandboxHandle> WarmPool::deliver(Result<runtime::SandboxHandle> booted,
-                                                        std::optional<Capacity::Slot> slot) {
+std::optional<runtime::SandboxHandle> WarmPool::deliver(Result<runtime::SandboxHandle> booted) {
+  std::shared_ptr<Waiter> waiter;
+  if (!waiters_.empty()) {
+    waiter = waiters_.front();
+    waiters_.pop_front();
+  }
+  std::optional<runtime::SandboxHandle> unwanted;
   if (!booted) {
     if (!stopping_ && booted.error().code != ErrorCode::kUnavailable) {
       spdlog::error("booting a {} sandbox: {}", entry_.info.name, booted.error().message);
       back_off();
     }
-    if (!waiters_.empty()) {
-      auto waiter = waiters_.front();
-      waiters_.pop_front();
-      waiter->result = tl::unexpected(booted.error());
-      waiter->done.set();
+    if (waiter) waiter->result = tl::unexpected(booted.error());
+  } else if (stopping_) {
+    unwanted = *booted;
+  } else if (waiter) {
+    failures_ = 0;
+    waiter->result = WarmSandbox{*booted, std::move(waiter->slot)};
+  } else {
+    failures_ = 0;
+    // A pool boot: its slot is one of those kept for the boots beyond the waiting creates.
+    std::optional<Capacity::Slot> slot;
+    if (!boot_slots_.empty()) {
+      slot = std::move(boot_slots_.back());
+      boot_slots_.pop_back();
+    } else {
+      slot = capacity_.reserve();
     }
-    return std::nullopt;
+    if (slot) {
+      ready_.push_back(WarmSandbox{*booted, std::move(slot)});
+    } else {
+      unwanted = *booted;
+    }
   }
-  failures_ = 0;
-  if (stopping_) return *booted;
-  WarmSandbox warm{*booted, std::move(slot)};
-  if (!waiters_.empty()) {
-    auto waiter = waiters_.front();
-    waiters_.pop_front();
-    warm.slot = std::move(waiter->slot);  // the boot's own reservation, if any, is released
-    waiter->result = std::move(warm);
-    waiter->done.set();
-    return std::nullopt;
-  }
-  if (!warm.slot) warm.slot = capacity_.reserve();  // its create stopped waiting: keep it if there is room
-  if (!warm.slot) return warm.handle;
-  ready_.push_back(std::move(warm));
-  return std::nullopt;
+  if (waiter) waiter->done.set();
+  release_spare_slots();
+  return unwanted;
 }
 
 // After a failed boot the pool refills again only after 1, 2, 4 … 64 s (waiting creates still get boots):

@@ -4,7 +4,7 @@
 // goes to the first in line, so in a burst the first create returns after about one boot time and the later
 // ones in turn. Boots are admitted through one server-wide semaphore (bounded concurrency, arrival order)
 // and never exceed the capacity: a boot for a waiting create uses that create's slot, a boot that refills the
-// pool reserves its own.
+// pool reserves its own (and gives it back when a create arrives to take the sandbox it will yield).
 
 #include <chrono>
 #include <cstddef>
@@ -62,10 +62,12 @@ class WarmPool {
     AsyncEvent done;
   };
 
-  asio::awaitable<void> boot_one(std::optional<Capacity::Slot> slot);
-  // Hands a finished boot to the first waiting create, or to the pool; returns a sandbox nobody can take.
-  std::optional<runtime::SandboxHandle> deliver(Result<runtime::SandboxHandle> booted,
-                                                std::optional<Capacity::Slot> slot);
+  asio::awaitable<void> boot_one();
+  // Hands a finished boot to the first waiting create (a failure too), or to the pool; returns a sandbox
+  // nobody can take.
+  std::optional<runtime::SandboxHandle> deliver(Result<runtime::SandboxHandle> booted);
+  std::size_t pool_boots() const;
+  void release_spare_slots();
   void back_off();
   void discard(runtime::SandboxHandle handle);
   asio::awaitable<void> destroy_held(runtime::SandboxHandle handle, std::optional<Gate::Pass> pass);
@@ -79,6 +81,7 @@ class WarmPool {
   std::deque<WarmSandbox> ready_;
   std::deque<std::shared_ptr<Waiter>> waiters_;
   std::size_t in_flight_ = 0;
+  std::deque<Capacity::Slot> boot_slots_;  // the room of the boots beyond the waiting creates
   int failures_ = 0;
   std::chrono::steady_clock::time_point backoff_until_{};
   asio::steady_timer backoff_timer_;

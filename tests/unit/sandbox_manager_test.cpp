@@ -286,6 +286,30 @@ TEST_F(SandboxManagerTest, ConcurrentCreatesNeverOvershootTheCapacity) {
   EXPECT_EQ(manager_->capacity().used(), 5u);
 }
 
+TEST_F(SandboxManagerTest, ABurstAgainstASmallPoolCountsEverySandboxOnce) {
+  // 8 creates and a pool of 2 need exactly 10 slots: a pool boot that ends up serving a waiting create must
+  // not keep a slot of its own besides the create's.
+  start_manager(2, 10);
+  wait_for_pool(2);
+  std::vector<std::future<Result<store::SandboxRecord>>> creates;
+  for (int i = 0; i < 8; ++i) {
+    CreateCommand command;
+    command.template_id = "base";
+    creates.push_back(asio::co_spawn(io_, manager_->create(command), asio::use_future));
+  }
+  run_until([&] {
+    return std::all_of(creates.begin(), creates.end(), [](auto& f) {
+      return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+    });
+  });
+  for (auto& future : creates) {
+    auto record = future.get();
+    EXPECT_TRUE(record) << record.error().message;
+  }
+  run_until([&] { return manager_->warm_count() == 2; });
+  EXPECT_EQ(manager_->capacity().used(), 10u);
+}
+
 TEST_F(SandboxManagerTest, ABurstBeyondThePoolIsServedInArrivalOrder) {
   start_manager(0);
   runtime_.hold_boots = true;
