@@ -10,8 +10,8 @@
 //       (bench/bwrap_python.sh).
 //
 // How a pool hit is ensured and checked: before every measured create the bench waits until the pool is full and
-// quiet: at least P sandbox directories under <state>/sandboxes carry the agent's run/ready file, none is still
-// booting (a directory without run/ready) and the directories of sandboxes killed earlier are gone, so no refill or
+// quiet: at least P sandbox directories under <state>/sandboxes carry the server's ready marker, none is still
+// booting (a directory without it) and the directories of sandboxes killed earlier are gone, so no refill or
 // clean-up competes with the create. It then snapshots the ready directories; a create counts as a hit when the
 // returned sandboxID is one of them (a pooled sandbox keeps its id when claimed) and as a miss otherwise. Every row
 // reports its hit count, so a row that claims hits proves them.
@@ -93,7 +93,7 @@ class Server {
     this.live = new Set();    // created by the bench and not killed yet
     this.killed = new Set();  // killed by the bench; their directories must be gone before the pool is quiet
     this.seen = new Set();    // every sandbox directory ever seen, for the final leak check
-    this.bootSeen = new Map();  // sandbox directory → when first seen without handle.json / run/ready
+    this.bootSeen = new Map();  // sandbox directory → when first seen without handle.json / ready
     this.unstuck = [];          // boots whose hung runtime child the watchdog killed
     this.nudges = 0;            // claims made only to restart a pool fill the server gave up on
   }
@@ -186,7 +186,7 @@ class Server {
       this.seen.add(id);
       if (keep.has(id)) continue;
       if (this.killed.has(id)) leftovers.push(id);
-      else if (existsSync(join(this.sandboxesDir, id, 'run', 'ready'))) ready.add(id);
+      else if (existsSync(join(this.sandboxesDir, id, 'ready'))) ready.add(id);
       else booting.add(id);
     }
     return { ready, booting, leftovers };

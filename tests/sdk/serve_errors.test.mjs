@@ -64,8 +64,9 @@ test('malformed create requests → 400 naming the problem', async () => {
                         { body: JSON.stringify({ templateID: 'base', timeout: 10 * 24 * 3600 }) }), 400, /timeout/);
   assertError(await api('POST', '/v2/sandboxes', { body: JSON.stringify({ templateID: 'base', metadata: { a: 1 } }) }),
               400, /metadata/);
-  assertError(await api('POST', '/v2/sandboxes', { body: JSON.stringify({ templateID: 'base', autoPause: true }) }),
-              400, /autoPause/);
+  // autoPause is supported now (E2B accepts it); E2B's own lifecycle validation answers 400.
+  assertError(await api('POST', '/v2/sandboxes', { body: JSON.stringify({ templateID: 'base', autoPauseMemory: false }) }),
+              400, /autoPauseMemory=false only applies when autoPause is true/);
   assertError(await api('POST', '/v2/sandboxes', { body: JSON.stringify({ templateID: 'base', surprise: 1 }) }), 400,
               /surprise/);
 });

@@ -98,13 +98,13 @@ export function sandboxDirs(stateDir) {
 
 /**
  * Waits until at least `count` sandboxes exist under the state directory and none is still booting (each has
- * its handle and its agent's ready file), so that a stop does not race a warm-pool boot.
+ * its handle and the server's ready marker), so that a stop does not race a warm-pool boot.
  */
 export async function waitForSettledSandboxes(stateDir, count, timeoutMs = 60_000) {
   return waitFor(() => {
     const ids = sandboxDirs(stateDir);
     return ids.length >= count &&
-           ids.every((id) => readHandle(stateDir, id) && existsSync(join(stateDir, 'sandboxes', id, 'run/ready')));
+           ids.every((id) => readHandle(stateDir, id) && existsSync(join(stateDir, 'sandboxes', id, 'ready')));
   }, { timeoutMs, intervalMs: 100 });
 }
 
@@ -158,6 +158,14 @@ export function reapLeftovers(stateDir) {
       } catch {}
     }
     const groups = cgroupsOf(id, handle);
+    // A paused sandbox is frozen: its processes die only once thawed.
+    for (const group of groups) {
+      if (existsSync(join(group, 'freezer.state'))) {
+        try {
+          writeFileSync(join(group, 'freezer.state'), 'THAWED');
+        } catch {}
+      }
+    }
     for (let round = 0; round < 50; round++) {
       const pids = groups.flatMap(cgroupPids);
       if (pids.length === 0) break;

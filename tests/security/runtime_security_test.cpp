@@ -190,7 +190,11 @@ TEST_F(SandboxSecurityTest, MemoryHogIsOomKilledWhileOthersKeepWorking) {
       &out_bystander);
   auto neighbour = start(bystander);
   fs::path out;
-  auto spec = probe_spec("/probe memhog 512 > /out/hog; echo status=$? > /out/status; exec sleep 1000", &out);
+  // The status file appears only once written (renamed into place): its reader never sees it empty.
+  auto spec = probe_spec(
+      "/probe memhog 512 > /out/hog; echo status=$? > /out/status.tmp; mv /out/status.tmp /out/status; "
+      "exec sleep 1000",
+      &out);
   spec.limits.memory_bytes = 64ULL << 20;
   auto hog = start(spec);
   ASSERT_TRUE(wait_for_file(out / "status", std::chrono::seconds(30)));
