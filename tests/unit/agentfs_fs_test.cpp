@@ -121,8 +121,13 @@ TEST_F(FsTest, StatDescribesFileDirectoryAndSymlink) {
   ASSERT_TRUE(link);
   EXPECT_EQ(link->type, FileType::kSymlink);
   EXPECT_EQ(link->permissions, "lrwxrwxrwx");
-  EXPECT_EQ(link->symlink_target, "a.txt");
-  EXPECT_EQ(to_json(*link).at("symlinkTarget").as_string(), "a.txt");
+  // envd reports the target resolved to an absolute path, not the link's relative content.
+  EXPECT_EQ(link->symlink_target, p("a.txt"));
+  EXPECT_EQ(to_json(*link).at("symlinkTarget").as_string(), p("a.txt"));
+  fs::create_symlink("link", p("link-to-link"));
+  EXPECT_EQ(stat_entry(p("link-to-link"))->symlink_target, p("a.txt"));  // every link on the way resolved
+  fs::create_symlink("nowhere", p("dangling"));
+  EXPECT_EQ(stat_entry(p("dangling"))->symlink_target, p("dangling"));  // as envd: the link's own path
 
   auto missing = stat_entry(p("nope"));
   ASSERT_FALSE(missing);
