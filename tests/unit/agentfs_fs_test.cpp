@@ -74,6 +74,11 @@ TEST_F(FsTest, ResolvePathExpandsAndNormalises) {
   EXPECT_EQ(resolve_path("../up", user).value(), "/work/up");
   EXPECT_EQ(resolve_path("/", user).value(), "/");
   EXPECT_EQ(resolve_path("~other/x", user).error().code, ErrorCode::kInvalidArgument);
+  // A user other than the default one: relative paths from its home (envd), the empty path still the workdir.
+  user.relative_base = user.home;
+  EXPECT_EQ(resolve_path("rel", user).value(), "/home/tester/rel");
+  EXPECT_EQ(resolve_path("", user).value(), "/work/dir");
+  user.relative_base.clear();
   user.workdir.clear();
   EXPECT_EQ(resolve_path("rel", user).value(), "/home/tester/rel");
 }
