@@ -399,6 +399,38 @@ TEST_F(WatchTest, RecursiveSeesFilesInNewSubdirectories) {
   EXPECT_TRUE(has(events, "fresh/new.txt", WatchEventType::kWrite));
 }
 
+TEST_F(WatchTest, RecursiveReportsWhatANewDirectoryAlreadyHolds) {
+  fs::create_directories(p("outside/moved/sub"));
+  write_file(p("outside/moved/sub/m.txt"), "m");
+  fs::create_directories(p("watched"));
+  auto watcher = DirWatcher::create(io_.get_executor(), WatchOptions{p("watched"), true, true});
+  ASSERT_TRUE(watcher);
+  // All of it happens before the watcher reads a single event, so the new directories are not watched yet
+  // when their files are written (an upload creating its parents does exactly this).
+  fs::create_directories(p("watched/late/deep"));
+  write_file(p("watched/late/deep/f.txt"), "content");
+  write_file(p("watched/late/empty.txt"), "");
+  fs::rename(p("outside/moved"), p("watched/moved"));
+  write_file(p("watched/marker"), "x");
+  auto events =
+      run(read_until(**watcher, [](const auto& e) { return has(e, "marker", WatchEventType::kCreate); }));
+  EXPECT_TRUE(has(events, "late", WatchEventType::kCreate));
+  EXPECT_TRUE(has(events, "late/deep", WatchEventType::kCreate));
+  EXPECT_TRUE(has(events, "late/deep/f.txt", WatchEventType::kCreate));
+  EXPECT_TRUE(has(events, "late/deep/f.txt", WatchEventType::kWrite));
+  EXPECT_TRUE(has(events, "late/empty.txt", WatchEventType::kCreate));
+  EXPECT_FALSE(has(events, "late/empty.txt", WatchEventType::kWrite));  // nothing was written into it
+  // A directory moved in was not written here: its contents are announced as created only.
+  EXPECT_TRUE(has(events, "moved/sub/m.txt", WatchEventType::kCreate));
+  EXPECT_FALSE(has(events, "moved/sub/m.txt", WatchEventType::kWrite));
+  for (const auto& e : events) {
+    if (e.name == "late/deep/f.txt") {
+      ASSERT_TRUE(e.entry);
+      EXPECT_EQ(e.entry->size, 7);
+    }
+  }
+}
+
 TEST_F(WatchTest, NonRecursiveIgnoresSubdirectories) {
   fs::create_directories(p("sub"));
   auto watcher = DirWatcher::create(io_.get_executor(), WatchOptions{root_.string(), false, false});
