@@ -19,6 +19,7 @@
 #include "common/encoding.h"
 #include "template/build_directory.h"
 #include "template/content_hash.h"
+#include "template/disk_usage.h"
 
 namespace cellblock::templates {
 namespace {
@@ -191,6 +192,7 @@ Result<TemplateInfo> TemplateCache::build_locked(const RecipeContext& recipe, Te
   info.id_base = id_base_;
   info.built_at = rfc3339_now();
   info.build_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  info.size_bytes = disk_usage(temp / "rootfs");
   if (auto written = write_file(temp / kTemplateJson, template_json(info)); !written) {
     return cleanup_on_error(written.error());
   }

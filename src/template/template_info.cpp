@@ -21,6 +21,7 @@ std::string template_json(const TemplateInfo& info) {
       {"id_base", info.id_base},
       {"built_at", info.built_at},
       {"build_seconds", info.build_seconds},
+      {"size_bytes", info.size_bytes},
   };
   return json::serialize(root) + "\n";
 }
@@ -59,6 +60,9 @@ Result<TemplateInfo> parse_template_json(std::string_view text, const std::files
   }
   if (const auto* seconds = root.if_contains("build_seconds"); seconds != nullptr && seconds->is_number()) {
     info.build_seconds = seconds->to_number<double>(ec);
+  }
+  if (const auto* size = root.if_contains("size_bytes"); size != nullptr && size->is_number()) {
+    info.size_bytes = size->to_number<std::uint64_t>(ec);
   }
   return info;
 }

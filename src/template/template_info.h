@@ -24,7 +24,8 @@ struct TemplateInfo {
   std::uint32_t id_base = 0;  // host id of root inside (ownership shift applied to the tree)
   std::string built_at;       // RFC 3339
   double build_seconds = 0;
-  bool cache_hit = false;  // true when ensure() found it already built
+  std::uint64_t size_bytes = 0;  // disk usage of rootfs/ when built (0: not recorded, older templates)
+  bool cache_hit = false;        // true when ensure() found it already built
 };
 
 inline constexpr std::string_view kTemplateJson = "template.json";

@@ -74,6 +74,11 @@ TEST_F(FsTest, ResolvePathExpandsAndNormalises) {
   EXPECT_EQ(resolve_path("../up", user).value(), "/work/up");
   EXPECT_EQ(resolve_path("/", user).value(), "/");
   EXPECT_EQ(resolve_path("~other/x", user).error().code, ErrorCode::kInvalidArgument);
+  // A user other than the default one: relative paths from its home (envd), the empty path still the workdir.
+  user.relative_base = user.home;
+  EXPECT_EQ(resolve_path("rel", user).value(), "/home/tester/rel");
+  EXPECT_EQ(resolve_path("", user).value(), "/work/dir");
+  user.relative_base.clear();
   user.workdir.clear();
   EXPECT_EQ(resolve_path("rel", user).value(), "/home/tester/rel");
 }
@@ -121,8 +126,13 @@ TEST_F(FsTest, StatDescribesFileDirectoryAndSymlink) {
   ASSERT_TRUE(link);
   EXPECT_EQ(link->type, FileType::kSymlink);
   EXPECT_EQ(link->permissions, "lrwxrwxrwx");
-  EXPECT_EQ(link->symlink_target, "a.txt");
-  EXPECT_EQ(to_json(*link).at("symlinkTarget").as_string(), "a.txt");
+  // envd reports the target resolved to an absolute path, not the link's relative content.
+  EXPECT_EQ(link->symlink_target, p("a.txt"));
+  EXPECT_EQ(to_json(*link).at("symlinkTarget").as_string(), p("a.txt"));
+  fs::create_symlink("link", p("link-to-link"));
+  EXPECT_EQ(stat_entry(p("link-to-link"))->symlink_target, p("a.txt"));  // every link on the way resolved
+  fs::create_symlink("nowhere", p("dangling"));
+  EXPECT_EQ(stat_entry(p("dangling"))->symlink_target, p("dangling"));  // as envd: the link's own path
 
   auto missing = stat_entry(p("nope"));
   ASSERT_FALSE(missing);
@@ -236,9 +246,9 @@ TEST_F(FsTest, RemoveIsRecursiveAndDoesNotFollowSymlinks) {
   ASSERT_TRUE(remove_path(p("single")));
   EXPECT_FALSE(fs::exists(p("single")));
 
-  auto missing = remove_path(p("tree"));
-  ASSERT_FALSE(missing);
-  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+  // A path that does not exist is already removed (envd's os.RemoveAll).
+  EXPECT_TRUE(remove_path(p("tree")));
+  EXPECT_TRUE(remove_path(p("no/such/parent")));
 }
 
 TEST_F(FsTest, MetadataRoundTripsThroughXattrsAndSurvivesRename) {
@@ -387,6 +397,38 @@ TEST_F(WatchTest, RecursiveSeesFilesInNewSubdirectories) {
   EXPECT_TRUE(has(events, "fresh", WatchEventType::kCreate));
   EXPECT_TRUE(has(events, "fresh/new.txt", WatchEventType::kCreate));
   EXPECT_TRUE(has(events, "fresh/new.txt", WatchEventType::kWrite));
+}
+
+TEST_F(WatchTest, RecursiveReportsWhatANewDirectoryAlreadyHolds) {
+  fs::create_directories(p("outside/moved/sub"));
+  write_file(p("outside/moved/sub/m.txt"), "m");
+  fs::create_directories(p("watched"));
+  auto watcher = DirWatcher::create(io_.get_executor(), WatchOptions{p("watched"), true, true});
+  ASSERT_TRUE(watcher);
+  // All of it happens before the watcher reads a single event, so the new directories are not watched yet
+  // when their files are written (an upload creating its parents does exactly this).
+  fs::create_directories(p("watched/late/deep"));
+  write_file(p("watched/late/deep/f.txt"), "content");
+  write_file(p("watched/late/empty.txt"), "");
+  fs::rename(p("outside/moved"), p("watched/moved"));
+  write_file(p("watched/marker"), "x");
+  auto events =
+      run(read_until(**watcher, [](const auto& e) { return has(e, "marker", WatchEventType::kCreate); }));
+  EXPECT_TRUE(has(events, "late", WatchEventType::kCreate));
+  EXPECT_TRUE(has(events, "late/deep", WatchEventType::kCreate));
+  EXPECT_TRUE(has(events, "late/deep/f.txt", WatchEventType::kCreate));
+  EXPECT_TRUE(has(events, "late/deep/f.txt", WatchEventType::kWrite));
+  EXPECT_TRUE(has(events, "late/empty.txt", WatchEventType::kCreate));
+  EXPECT_FALSE(has(events, "late/empty.txt", WatchEventType::kWrite));  // nothing was written into it
+  // A directory moved in was not written here: its contents are announced as created only.
+  EXPECT_TRUE(has(events, "moved/sub/m.txt", WatchEventType::kCreate));
+  EXPECT_FALSE(has(events, "moved/sub/m.txt", WatchEventType::kWrite));
+  for (const auto& e : events) {
+    if (e.name == "late/deep/f.txt") {
+      ASSERT_TRUE(e.entry);
+      EXPECT_EQ(e.entry->size, 7);
+    }
+  }
 }
 
 TEST_F(WatchTest, NonRecursiveIgnoresSubdirectories) {

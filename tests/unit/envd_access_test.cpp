@@ -27,11 +27,17 @@ http::Request make_request(std::string raw_query = "", std::optional<std::string
   return request;
 }
 
-void expect_unauthorized(const Status& status) {
+void expect_unauthorized(const Status& status, std::string_view message = kUnauthorized) {
   ASSERT_FALSE(status.has_value());
   EXPECT_EQ(status.error().code, ErrorCode::kUnauthenticated);
-  EXPECT_EQ(status.error().message, kUnauthorized);
+  EXPECT_EQ(status.error().message, message);
 }
+
+// envd's own messages for /files (clients match on them).
+constexpr const char* kMissingSignature = "missing signature query parameter";
+constexpr const char* kInvalidSignature = "invalid signature";
+constexpr const char* kExpired = "signature is already expired";
+constexpr const char* kHeaderMismatch = "access token present in header but does not match";
 
 TEST(FileSignature, SpecExample) {
   EXPECT_EQ(file_signature("/home/user/a.txt", "read", "", kToken, std::nullopt),
@@ -99,8 +105,13 @@ TEST(FileAccess, TokenHeaderSuffices) {
 
 TEST(FileAccess, NeitherTokenNorSignature) {
   AccessPolicy policy(kToken);
-  expect_unauthorized(policy.check_file_access(make_request("path=/home/user/a.txt"), "read", kNow));
-  expect_unauthorized(policy.check_file_access(make_request("path=/home/user/a.txt", "wrong"), "read", kNow));
+  expect_unauthorized(policy.check_file_access(make_request("path=/home/user/a.txt"), "read", kNow),
+                      kMissingSignature);
+  expect_unauthorized(policy.check_file_access(make_request("path=/home/user/a.txt", "wrong"), "read", kNow),
+                      kHeaderMismatch);
+  // An empty header counts as none.
+  expect_unauthorized(policy.check_file_access(make_request("path=/home/user/a.txt", ""), "read", kNow),
+                      kMissingSignature);
 }
 
 TEST(FileAccess, ValidSignature) {
@@ -109,21 +120,28 @@ TEST(FileAccess, ValidSignature) {
   EXPECT_TRUE(policy.check_file_access(
       make_request("path=%2Fhome%2Fuser%2Fa.txt&signature=v1_RXoTfv8fZov6wEk3x1MtXvBzDRAir30QpELBhgDwaYY"),
       "read", kNow));
-  // A wrong header does not spoil a valid signature.
-  EXPECT_TRUE(policy.check_file_access(
-      make_request("path=/home/user/a.txt&signature=v1_RXoTfv8fZov6wEk3x1MtXvBzDRAir30QpELBhgDwaYY", "nope"),
-      "read", kNow));
+  // As envd, a wrong header is refused even beside a valid signature.
+  expect_unauthorized(
+      policy.check_file_access(
+          make_request("path=/home/user/a.txt&signature=v1_RXoTfv8fZov6wEk3x1MtXvBzDRAir30QpELBhgDwaYY",
+                       "nope"),
+          "read", kNow),
+      kHeaderMismatch);
 }
 
 TEST(FileAccess, SignatureIsBoundToOperationPathAndUser) {
   AccessPolicy policy(kToken);
   const std::string read_signature = "v1_RXoTfv8fZov6wEk3x1MtXvBzDRAir30QpELBhgDwaYY";
   expect_unauthorized(policy.check_file_access(
-      make_request("path=/home/user/a.txt&signature=" + read_signature), "write", kNow));
+                          make_request("path=/home/user/a.txt&signature=" + read_signature), "write", kNow),
+                      kInvalidSignature);
   expect_unauthorized(policy.check_file_access(
-      make_request("path=/home/user/b.txt&signature=" + read_signature), "read", kNow));
-  expect_unauthorized(policy.check_file_access(
-      make_request("path=/home/user/a.txt&username=root&signature=" + read_signature), "read", kNow));
+                          make_request("path=/home/user/b.txt&signature=" + read_signature), "read", kNow),
+                      kInvalidSignature);
+  expect_unauthorized(
+      policy.check_file_access(
+          make_request("path=/home/user/a.txt&username=root&signature=" + read_signature), "read", kNow),
+      kInvalidSignature);
 }
 
 TEST(FileAccess, SignatureWithUsernameAndExpiration) {
@@ -141,28 +159,37 @@ TEST(FileAccess, ExpiredSignature) {
   const std::string query =
       "path=/home/user/a.txt&username=user&signature=v1_Hvs43FkHofSLTYDJAWxnVMWWcVt6O0QnNTY1G0eneU4"
       "&signature_expiration=1700000000";
-  auto status = policy.check_file_access(make_request(query), "write", 1'700'000'001);
-  ASSERT_FALSE(status);
-  EXPECT_EQ(status.error().code, ErrorCode::kUnauthenticated);
+  expect_unauthorized(policy.check_file_access(make_request(query), "write", 1'700'000'001), kExpired);
+  // A forged signature with a past expiration learns nothing about expiry: it is simply invalid.
+  const std::string forged =
+      "path=/home/user/a.txt&username=user&signature=v1_bogus&signature_expiration=1700000000";
+  expect_unauthorized(policy.check_file_access(make_request(forged), "write", 1'700'000'001),
+                      kInvalidSignature);
 }
 
 TEST(FileAccess, ExpirationIsPartOfTheSignature) {
   AccessPolicy policy(kToken);
   // Signed without expiration, but the URL claims one (or a later one): the signature does not match.
-  expect_unauthorized(policy.check_file_access(
-      make_request("path=/home/user/a.txt&signature=v1_RXoTfv8fZov6wEk3x1MtXvBzDRAir30QpELBhgDwaYY"
-                   "&signature_expiration=1800000000"),
-      "read", kNow));
-  expect_unauthorized(policy.check_file_access(
-      make_request(
-          "path=/home/user/a.txt&username=user&signature=v1_Hvs43FkHofSLTYDJAWxnVMWWcVt6O0QnNTY1G0eneU4"
-          "&signature_expiration=1800000000"),
-      "write", kNow));
+  expect_unauthorized(
+      policy.check_file_access(
+          make_request("path=/home/user/a.txt&signature=v1_RXoTfv8fZov6wEk3x1MtXvBzDRAir30QpELBhgDwaYY"
+                       "&signature_expiration=1800000000"),
+          "read", kNow),
+      kInvalidSignature);
+  expect_unauthorized(
+      policy.check_file_access(
+          make_request(
+              "path=/home/user/a.txt&username=user&signature=v1_Hvs43FkHofSLTYDJAWxnVMWWcVt6O0QnNTY1G0eneU4"
+              "&signature_expiration=1800000000"),
+          "write", kNow),
+      kInvalidSignature);
   // Signed with an expiration that the URL drops.
-  expect_unauthorized(policy.check_file_access(
-      make_request(
-          "path=/home/user/a.txt&username=user&signature=v1_Hvs43FkHofSLTYDJAWxnVMWWcVt6O0QnNTY1G0eneU4"),
-      "write", kNow));
+  expect_unauthorized(
+      policy.check_file_access(
+          make_request(
+              "path=/home/user/a.txt&username=user&signature=v1_Hvs43FkHofSLTYDJAWxnVMWWcVt6O0QnNTY1G0eneU4"),
+          "write", kNow),
+      kInvalidSignature);
 }
 
 TEST(FileAccess, MalformedSignature) {
@@ -171,8 +198,10 @@ TEST(FileAccess, MalformedSignature) {
        {"", "v1_", "garbage", "v1_RXoTfv8fZov6wEk3x1MtXvBzDRAir30QpELBhgDwaYY=",
         "v2_RXoTfv8fZov6wEk3x1MtXvBzDRAir30QpELBhgDwaYY", "v1_RXoTfv8fZov6wEk3x1MtXvBzDRAir30QpELBhgDwaYy"}) {
     SCOPED_TRACE(signature);
-    expect_unauthorized(policy.check_file_access(
-        make_request(std::string("path=/home/user/a.txt&signature=") + signature), "read", kNow));
+    expect_unauthorized(
+        policy.check_file_access(make_request(std::string("path=/home/user/a.txt&signature=") + signature),
+                                 "read", kNow),
+        kInvalidSignature);
   }
 }
 

@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include "template/disk_usage.h"
+
 namespace cellblock::templates {
 namespace {
 
@@ -98,6 +100,8 @@ TEST_F(TemplateCacheTest, BuildsOnceThenHitsTheCacheWithoutBuilding) {
   EXPECT_NE(json.find("\"A\":\"2\""), std::string::npos) << json;
   EXPECT_NE(json.find(built->hash), std::string::npos) << json;
   EXPECT_NE(json.find("\"id_base\":100000"), std::string::npos) << json;
+  EXPECT_EQ(built->size_bytes, disk_usage(built->rootfs));  // measured once, at build time
+  EXPECT_GT(built->size_bytes, 0u);
 
   // Only the finished template is left in the cache directory (plus its lock file).
   int entries = 0;
@@ -116,6 +120,28 @@ TEST_F(TemplateCacheTest, BuildsOnceThenHitsTheCacheWithoutBuilding) {
   EXPECT_EQ(again->env, (std::vector<std::pair<std::string, std::string>>{{"LANG", "C.UTF-8"}, {"A", "2"}}));
   EXPECT_EQ(again->workdir, "/home/user");
   EXPECT_EQ(again->user, "user");
+  EXPECT_EQ(again->size_bytes, built->size_bytes);  // read back from template.json
+}
+
+TEST(DiskUsage, CountsBlocksOnceAndDoesNotFollowLinks) {
+  TempDir dir;
+  fs::create_directories(dir.path() / "sub");
+  std::ofstream(dir.path() / "sub" / "data") << std::string(100 * 1024, 'x');
+  const std::uint64_t one = disk_usage(dir.path());
+  EXPECT_GE(one, 100u * 1024);
+  fs::create_hard_link(dir.path() / "sub" / "data", dir.path() / "again");
+  fs::create_directory_symlink(dir.path() / "sub", dir.path() / "loop");
+  EXPECT_LT(disk_usage(dir.path()) - one, 8u * 1024)
+      << "a hard link or a symlink must not count the data again";
+  EXPECT_EQ(disk_usage(dir.path() / "missing"), 0u);
+}
+
+TEST(DiskUsage, HumanSizes) {
+  EXPECT_EQ(human_size(0), "0 B");
+  EXPECT_EQ(human_size(1023), "1023 B");
+  EXPECT_EQ(human_size(1024), "1.0 KiB");
+  EXPECT_EQ(human_size(1536 * 1024), "1.5 MiB");
+  EXPECT_EQ(human_size(std::uint64_t{1932735283}), "1.8 GiB");
 }
 
 TEST_F(TemplateCacheTest, CacheHitNeverCallsTheBuilder) {

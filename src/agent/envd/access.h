@@ -23,7 +23,9 @@ class AccessPolicy {
 
   // Every envd route except /health and /files, and the interpreter's /execute.
   Status check_token(const http::Request& request) const;
-  // GET /files (operation "read") and POST /files ("write"): the token, or a valid unexpired signature.
+  // GET /files (operation "read") and POST /files ("write"): the token, or (without a token header) a valid
+  // unexpired signature. Refusals carry envd's messages: "access token present in header but does not match",
+  // "missing signature query parameter", "invalid signature", "signature is already expired".
   Status check_file_access(const http::Request& request, std::string_view operation,
                            std::int64_t now_unix) const;
 

@@ -96,11 +96,12 @@ json::object written_entry(const std::string& path, const std::map<std::string, 
   return entry;
 }
 
-// Receives multipart parts named "file" and streams each into its destination.
+// Receives multipart parts named "file" and streams each into its destination as it arrives (as envd).
 class MultipartUpload final : public http::MultipartCallbacks {
  public:
-  MultipartUpload(const UserSpec& user, std::optional<std::string> path_override, std::uint64_t max_bytes)
-      : user_(user), path_override_(std::move(path_override)), max_bytes_(max_bytes) {}
+  MultipartUpload(const UserSpec& user, std::optional<std::string> path_override,
+                  const std::map<std::string, std::string>& metadata, std::uint64_t max_bytes)
+      : user_(user), path_override_(std::move(path_override)), metadata_(metadata), max_bytes_(max_bytes) {}
 
   Status on_part_begin(const http::PartHeaders& headers) override {
     if (headers.name != "file") return {};  // other form fields are ignored
@@ -125,28 +126,23 @@ class MultipartUpload final : public http::MultipartCallbacks {
 
   Status on_part_end() override {
     if (!current_) return {};
-    finished_.push_back(std::move(current_));
+    auto sink = std::move(current_);
+    if (auto finished = sink->finish(metadata_); !finished) return finished;
+    written_.push_back(written_entry(sink->destination(), metadata_));
     return {};
   }
 
-  // Renames every finished part into place once the whole body has arrived.
-  Result<json::array> commit(const std::map<std::string, std::string>& metadata) {
-    json::array written;
-    for (auto& sink : finished_) {
-      if (auto ok = sink->commit(metadata); !ok) return tl::unexpected(ok.error());
-      written.push_back(written_entry(sink->destination(), metadata));
-    }
-    return written;
-  }
+  const json::array& written() const { return written_; }
 
  private:
   const UserSpec& user_;
   std::optional<std::string> path_override_;
+  const std::map<std::string, std::string>& metadata_;
   std::uint64_t max_bytes_;
   std::uint64_t total_ = 0;
   std::set<std::string> targets_;
   std::unique_ptr<UploadSink> current_;
-  std::vector<std::unique_ptr<UploadSink>> finished_;
+  json::array written_;
 };
 
 // Feeds the whole request body to `consume` in pieces.
@@ -231,7 +227,7 @@ awaitable<void> FilesHandler::upload(http::Request& request, http::BodyReader& b
   if (content_type.starts_with("multipart/form-data")) {
     auto boundary = http::boundary_from_content_type(content_type);
     if (!boundary) co_return co_await fail_with(http::error_response(boundary.error()));
-    MultipartUpload upload(*user, path, limits_.max_upload_bytes);
+    MultipartUpload upload(*user, path, *metadata, limits_.max_upload_bytes);
     http::MultipartParser parser(*boundary);
     auto feed = [&](std::string_view bytes) { return parser.feed(bytes, upload); };
     Status status = co_await pump_body(
@@ -239,12 +235,10 @@ awaitable<void> FilesHandler::upload(http::Request& request, http::BodyReader& b
     if (status && gzipped) status = inflater.finish();
     if (status) status = parser.finish();
     if (!status) co_return co_await fail_with(http::error_response(status.error()));
-    auto written = upload.commit(*metadata);
-    if (!written) co_return co_await fail_with(http::error_response(written.error()));
-    if (written->empty())
+    if (upload.written().empty())
       co_return co_await fail_with(
           http::error_response(ErrorCode::kInvalidArgument, "no part named 'file' in the upload"));
-    co_await writer.send(http::json_response(200, json::serialize(*written)));
+    co_await writer.send(http::json_response(200, json::serialize(upload.written())));
     co_return;
   }
 
@@ -270,7 +264,7 @@ awaitable<void> FilesHandler::upload(http::Request& request, http::BodyReader& b
   Status status = co_await pump_body(
       body, [&](std::string_view bytes) { return gzipped ? inflater.feed(bytes, write) : write(bytes); });
   if (status && gzipped) status = inflater.finish();
-  if (status) status = sink.commit(*metadata);
+  if (status) status = sink.finish(*metadata);
   if (!status) co_return co_await fail_with(http::error_response(status.error()));
   json::array written;
   written.push_back(written_entry(*destination, *metadata));

@@ -8,47 +8,25 @@
 
 #include "agent/fs/fs_operations.h"
 #include "agent/fs/xattr_metadata.h"
-#include "common/encoding.h"
 
 namespace cellblock::agent {
-namespace {
-
-bool running_as_root() {
-  return ::geteuid() == 0;
-}
-
-}  // namespace
 
 UploadSink::~UploadSink() {
-  discard();
-}
-
-void UploadSink::discard() {
-  if (fd_ >= 0) {
-    ::close(fd_);
-    fd_ = -1;
-  }
-  if (!temporary_.empty()) {
-    ::unlink(temporary_.c_str());
-    temporary_.clear();
-  }
+  if (fd_ >= 0) ::close(fd_);
 }
 
 Status UploadSink::open(const std::string& destination, const UserSpec& user) {
   destination_ = destination;
-  user_ = user;
   struct stat st {};
   if (::stat(destination.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
     return fail(ErrorCode::kInvalidArgument, "path '" + destination + "' is a directory");
   }
   if (auto made = make_parent_dirs(destination, user); !made) return made;
-  std::size_t slash = destination.rfind('/');
-  temporary_ = destination.substr(0, slash + 1) + ".cellblock-upload-" + random_hex(8);
-  fd_ = ::open(temporary_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd_ < 0) {
-    int err = errno;
-    temporary_.clear();
-    return tl::unexpected(system_error("create " + destination, err));
+  // An existing file keeps its mode, as envd's O_TRUNC open does.
+  fd_ = ::open(destination.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) return tl::unexpected(system_error("open " + destination, errno));
+  if (::geteuid() == 0 && ::fchown(fd_, user.uid, user.gid) != 0) {
+    return tl::unexpected(system_error("chown " + destination, errno));
   }
   return {};
 }
@@ -66,26 +44,11 @@ Status UploadSink::write(std::string_view bytes) {
   return {};
 }
 
-Status UploadSink::commit(const std::map<std::string, std::string>& metadata) {
-  struct stat old {};
-  const bool replaced = ::stat(destination_.c_str(), &old) == 0;
-  // Keep the permissions of a file that is overwritten, as an in-place truncate would.
-  if (replaced && ::fchmod(fd_, old.st_mode & 07777) != 0)
-    return tl::unexpected(system_error("chmod", errno));
-  if (running_as_root() && ::fchown(fd_, user_.uid, user_.gid) != 0) {
-    return tl::unexpected(system_error("chown " + destination_, errno));
-  }
-  if (::close(fd_) != 0) {
-    fd_ = -1;
-    return tl::unexpected(system_error("close " + destination_, errno));
-  }
+Status UploadSink::finish(const std::map<std::string, std::string>& metadata) {
+  int fd = fd_;
   fd_ = -1;
-  if (auto applied = set_metadata(temporary_, metadata); !applied) return applied;
-  if (::rename(temporary_.c_str(), destination_.c_str()) != 0) {
-    return tl::unexpected(system_error("rename to " + destination_, errno));
-  }
-  temporary_.clear();
-  return {};
+  if (::close(fd) != 0) return tl::unexpected(system_error("close " + destination_, errno));
+  return set_metadata(destination_, metadata);
 }
 
 }  // namespace cellblock::agent

@@ -1,6 +1,9 @@
 #pragma once
-// Writes one uploaded file safely: the bytes go to a temporary file beside the destination, which replaces
-// the destination only when the upload completed. A failed or aborted upload leaves the old file untouched.
+// Writes one uploaded file the way envd does: the destination itself is opened (created or truncated), given
+// to the user and written as the bytes arrive. Directory watchers therefore see what envd's see for an upload
+// (CREATE of a new file, CHMOD from the chown, WRITE as the bytes land, all on the final name) and nothing of
+// any other file. As with envd, a reader may see the file while it is being written, and an upload that fails
+// midway leaves the bytes that had arrived.
 
 #include <cstdint>
 #include <map>
@@ -17,25 +20,22 @@ class UploadSink {
   UploadSink() = default;
   UploadSink(const UploadSink&) = delete;
   UploadSink& operator=(const UploadSink&) = delete;
-  ~UploadSink();  // removes the temporary file of an unfinished upload
+  ~UploadSink();  // closes the file of an unfinished upload
 
-  // Creates missing parent directories (owned by `user`) and the temporary file. `destination` is absolute.
+  // Creates missing parent directories (owned by `user`), then creates or truncates the destination and
+  // chowns it to `user` (when the agent is root). `destination` is absolute; a directory there is refused.
   Status open(const std::string& destination, const UserSpec& user);
   Status write(std::string_view bytes);
-  // fsyncs nothing (speed over durability, as envd), renames over the destination, chowns, applies metadata.
-  Status commit(const std::map<std::string, std::string>& metadata);
+  // Closes the file (no fsync: speed over durability, as envd) and replaces its metadata with `metadata`.
+  Status finish(const std::map<std::string, std::string>& metadata);
 
   const std::string& destination() const { return destination_; }
   std::uint64_t bytes_written() const { return written_; }
 
  private:
-  void discard();
-
   std::string destination_;
-  std::string temporary_;
   int fd_ = -1;
   std::uint64_t written_ = 0;
-  UserSpec user_;
 };
 
 }  // namespace cellblock::agent

@@ -77,7 +77,7 @@ Result<std::unique_ptr<DirWatcher>> DirWatcher::create(const asio::any_io_execut
   if (fd < 0) return tl::unexpected(system_error("create an inotify instance", errno));
   std::unique_ptr<DirWatcher> watcher(new DirWatcher(executor, std::move(options), fd));
   if (auto added = watcher->add_watch(""); !added) return tl::unexpected(added.error());
-  if (watcher->options_.recursive) watcher->add_watch_tree("");
+  if (watcher->options_.recursive) watcher->add_watch_tree("", Discovered::kNotReported);
   return watcher;
 }
 
@@ -110,26 +110,40 @@ Status DirWatcher::add_watch(const std::string& relative) {
   return {};
 }
 
-// Watches every directory below `relative` (not `relative` itself when it is the root, which is watched
-// already).
-void DirWatcher::add_watch_tree(const std::string& relative) {
-  if (!relative.empty() && !add_watch(relative)) return;
+// The entries of a watched directory, relative to the root, with what lstat says of them (vanished ones are
+// left out).
+std::vector<std::pair<std::string, struct stat>> DirWatcher::children(const std::string& relative) const {
+  std::vector<std::pair<std::string, struct stat>> found;
   DIR* stream = ::opendir(full_path(relative).c_str());
-  if (stream == nullptr) return;
-  std::vector<std::string> subdirectories;
+  if (stream == nullptr) return found;
   while (dirent* entry = ::readdir(stream)) {
     std::string_view name = entry->d_name;
     if (name == "." || name == "..") continue;
-    if (entry->d_type == DT_DIR) {
-      subdirectories.push_back(join_relative(relative, name));
-    } else if (entry->d_type == DT_UNKNOWN) {
-      struct stat st {};
-      std::string child = join_relative(relative, name);
-      if (::lstat(full_path(child).c_str(), &st) == 0 && S_ISDIR(st.st_mode)) subdirectories.push_back(child);
-    }
+    std::string child = join_relative(relative, name);
+    struct stat st {};
+    if (::lstat(full_path(child).c_str(), &st) == 0) found.emplace_back(std::move(child), st);
   }
   ::closedir(stream);
-  for (const auto& subdirectory : subdirectories) add_watch_tree(subdirectory);
+  return found;
+}
+
+// Watches every directory below `relative` (not `relative` itself when it is the root, which is watched
+// already). A directory that appeared after the watch started may already hold entries whose own events
+// came before its watch existed (an upload creates the directory and writes the file at once): with
+// `report` each of them is announced as fsnotify's recursive watches do (CREATE), and for a directory that
+// was created (not moved in), a file with content also as written (WRITE), which is what the lost events
+// said.
+void DirWatcher::add_watch_tree(const std::string& relative, Discovered report) {
+  if (!relative.empty() && !add_watch(relative)) return;
+  for (const auto& [child, st] : children(relative)) {
+    if (report != Discovered::kNotReported) {
+      push_found(child, WatchEventType::kCreate);
+      if (report == Discovered::kCreated && S_ISREG(st.st_mode) && st.st_size > 0) {
+        push_found(child, WatchEventType::kWrite);
+      }
+    }
+    if (S_ISDIR(st.st_mode)) add_watch_tree(child, report);
+  }
 }
 
 // A directory moved out of the tree: its watches would report events under a stale name.
@@ -171,18 +185,25 @@ void DirWatcher::parse(std::size_t size) {
     if (!type) continue;
     std::string relative = join_relative(dir->second, std::string_view(raw->name));  // name is NUL-padded
 
+    push_found(relative, *type);
     if (options_.recursive && (raw->mask & IN_ISDIR)) {
-      if (*type == WatchEventType::kCreate) add_watch_tree(relative);
+      if (*type == WatchEventType::kCreate) {
+        add_watch_tree(relative, (raw->mask & IN_CREATE) ? Discovered::kCreated : Discovered::kMovedIn);
+      }
       if (*type == WatchEventType::kRename) remove_watch_tree(relative);
     }
-    WatchEvent event{relative, *type, std::nullopt};
-    bool describes_entry = *type == WatchEventType::kCreate || *type == WatchEventType::kWrite ||
-                           *type == WatchEventType::kChmod;
-    if (options_.include_entry && describes_entry) {
-      if (auto entry = stat_entry(full_path(relative))) event.entry = std::move(*entry);
-    }
-    push(std::move(event));
   }
+}
+
+// Queues an event for `relative`, with its entry when asked for and the event describes one.
+void DirWatcher::push_found(const std::string& relative, WatchEventType type) {
+  WatchEvent event{relative, type, std::nullopt};
+  bool describes_entry =
+      type == WatchEventType::kCreate || type == WatchEventType::kWrite || type == WatchEventType::kChmod;
+  if (options_.include_entry && describes_entry) {
+    if (auto entry = stat_entry(full_path(relative))) event.entry = std::move(*entry);
+  }
+  push(std::move(event));
 }
 
 asio::awaitable<std::optional<WatchEvent>> DirWatcher::next() {

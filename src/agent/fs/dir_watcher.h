@@ -1,7 +1,8 @@
 #pragma once
 // inotify-based directory watching for WatchDir and the polling watcher API (CreateWatcher & co). Event
 // semantics follow fsnotify, which reference envd uses: created or moved-in → CREATE, modified → WRITE,
-// deleted → REMOVE, moved-out or renamed-away → RENAME, attributes → CHMOD.
+// deleted → REMOVE, moved-out or renamed-away → RENAME, attributes → CHMOD. A recursive watch watches a new
+// directory as soon as it appears and reports what it already holds (fsnotify's recursive watches do too).
 //
 // Threading: one executor. Ownership: the caller owns the watcher; it must outlive a pending next().
 
@@ -10,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -59,10 +61,15 @@ class DirWatcher {
 
  private:
   DirWatcher(const boost::asio::any_io_executor& executor, WatchOptions options, int inotify_fd);
+  // How the entries found below a directory that starts being watched are reported.
+  enum class Discovered { kNotReported, kCreated, kMovedIn };
+
   Status add_watch(const std::string& relative);
-  void add_watch_tree(const std::string& relative);
+  std::vector<std::pair<std::string, struct stat>> children(const std::string& relative) const;
+  void add_watch_tree(const std::string& relative, Discovered report);
   void remove_watch_tree(const std::string& relative);
   void parse(std::size_t size);
+  void push_found(const std::string& relative, WatchEventType type);
   void push(WatchEvent event);
   std::string full_path(const std::string& relative) const;
 

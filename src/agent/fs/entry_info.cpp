@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <vector>
 
 #include <fmt/format.h>
@@ -41,17 +42,14 @@ FileType file_type(mode_t mode) {
   return FileType::kUnspecified;  // sockets, fifos, devices: the SDK drops these from list()
 }
 
-std::optional<std::string> read_link(const std::string& path) {
-  std::string target(256, '\0');
-  for (;;) {
-    ssize_t size = ::readlink(path.c_str(), target.data(), target.size());
-    if (size < 0) return std::nullopt;
-    if (static_cast<std::size_t>(size) < target.size()) {
-      target.resize(static_cast<std::size_t>(size));
-      return target;
-    }
-    target.resize(target.size() * 2);
-  }
+// envd reports where a link finally leads (Go's filepath.EvalSymlinks): an absolute path with every link on
+// the way resolved. A link that leads nowhere (dangling, a loop) reports its own path, as envd does.
+std::string link_target(const std::string& path) {
+  char* resolved = ::realpath(path.c_str(), nullptr);
+  if (resolved == nullptr) return path;
+  std::string target(resolved);
+  std::free(resolved);
+  return target;
 }
 
 }  // namespace
@@ -114,7 +112,7 @@ EntryInfo entry_from_stat(const std::string& path, const struct stat& st) {
   entry.group = group_name(st.st_gid);
   entry.modified_unix_nanos = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 +
                               static_cast<std::int64_t>(st.st_mtim.tv_nsec);
-  if (entry.type == FileType::kSymlink) entry.symlink_target = read_link(path);
+  if (entry.type == FileType::kSymlink) entry.symlink_target = link_target(path);
   if (auto metadata = read_metadata(path)) entry.metadata = std::move(*metadata);
   return entry;
 }

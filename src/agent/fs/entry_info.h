@@ -26,7 +26,7 @@ struct EntryInfo {
   std::string owner;        // user name, or the numeric uid as a string
   std::string group;
   std::int64_t modified_unix_nanos = 0;
-  std::optional<std::string> symlink_target;  // only for symlinks: the link's content
+  std::optional<std::string> symlink_target;  // only for symlinks: the absolute, fully resolved target
   FileMetadata metadata;
 };
 

@@ -161,7 +161,7 @@ Result<std::vector<EntryInfo>> list_dir(const std::string& path, int depth) {
 Status remove_path(const std::string& path) {
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) {
-    if (errno == ENOENT || errno == ENOTDIR) return tl::unexpected(not_found(path));
+    if (errno == ENOENT || errno == ENOTDIR) return {};  // already gone: envd's os.RemoveAll succeeds too
     return tl::unexpected(system_error(fmt::format("stat '{}'", path), errno));
   }
   if (path == "/") return fail(ErrorCode::kInvalidArgument, "refusing to remove '/'");

@@ -28,7 +28,8 @@ Result<EntryInfo> move(const std::string& source, const std::string& destination
 // to a directory. Missing → kNotFound; not a directory → kInvalidArgument.
 Result<std::vector<EntryInfo>> list_dir(const std::string& path, int depth = 1);
 
-// Removes `path`, recursively for directories (symlinks are removed, never followed). Missing → kNotFound.
+// Removes `path`, recursively for directories (symlinks are removed, never followed). A path that does not
+// exist is a success, as in envd (Go's os.RemoveAll).
 Status remove_path(const std::string& path);
 
 }  // namespace cellblock::agent

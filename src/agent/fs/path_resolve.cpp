@@ -29,8 +29,8 @@ std::string normalize_path(std::string_view absolute) {
 }
 
 Result<std::string> resolve_path(std::string_view path, const UserSpec& user) {
-  const std::string& base = user.workdir.empty() ? user.home : user.workdir;
-  if (path.empty()) return normalize_path(base);
+  const std::string& workdir = user.workdir.empty() ? user.home : user.workdir;
+  if (path.empty()) return normalize_path(workdir);
   if (path == "~" || path.starts_with("~/")) return normalize_path(user.home + std::string(path.substr(1)));
   if (path.front() == '~') {
     return fail(ErrorCode::kInvalidArgument,
@@ -40,6 +40,7 @@ Result<std::string> resolve_path(std::string_view path, const UserSpec& user) {
     return fail(ErrorCode::kInvalidArgument, "path contains a NUL byte");
   }
   if (path.front() == '/') return normalize_path(path);
+  const std::string& base = user.relative_base.empty() ? workdir : user.relative_base;
   return normalize_path(base + "/" + std::string(path));
 }
 

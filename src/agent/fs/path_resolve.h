@@ -9,10 +9,10 @@
 
 namespace cellblock::agent {
 
-// `~` and `~/x` expand to the user's home; other relative paths (and an empty path) resolve against the
-// user's workdir (the default workdir, or home). The result is absolute and lexically normalised
-// ("a/./b/../c" → "a/c";
-// ".." never climbs above "/"); symlinks are not resolved. `~name` forms → kInvalidArgument.
+// `~` and `~/x` expand to the user's home; an empty path is the user's workdir (the default workdir, or
+// home); other relative paths resolve against the user's relative_base (see UserSpec), else the workdir.
+// The result is absolute and lexically normalised ("a/./b/../c" → "a/c"; ".." never climbs above "/");
+// symlinks are not resolved. `~name` forms → kInvalidArgument.
 Result<std::string> resolve_path(std::string_view path, const UserSpec& user);
 
 // Lexical normalisation of an absolute path.

@@ -60,6 +60,8 @@ Result<UserSpec> resolve_user(const AgentUsers& users, const std::optional<std::
                 fmt::format("the agent runs as uid {} and cannot act as user '{}'", self, user.name));
   }
   user.workdir = users.default_workdir.empty() ? user.home : users.default_workdir;
+  const bool is_default = users.default_user.empty() ? user.uid == self : user.name == users.default_user;
+  if (!is_default) user.relative_base = user.home;
   return user;
 }
 

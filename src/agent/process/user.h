@@ -24,12 +24,17 @@ struct UserSpec {
   uid_t uid = 0;
   gid_t gid = 0;
   std::string home;
-  // Where processes start and relative paths resolve: the default workdir, or home.
+  // Where processes start, and what an empty file path means: the default workdir, or home.
   std::string workdir;
+  // Base of relative file paths when set (else the workdir). envd resolves them against the user's home; the
+  // default user keeps the default workdir (its home in a sandbox, --workdir standalone), so resolve_user
+  // sets this to the home of every other user.
+  std::string relative_base;
 };
 
-// Looks the user up with getpwnam. Unknown user → kUnauthenticated (as reference envd's auth step). When the
-// agent is not root it can only act as itself: another user → kPermissionDenied.
+// Looks the user up with getpwnam (`name` absent: the default user). Unknown user → kUnauthenticated (as
+// reference envd's auth step). When the agent is not root it can only act as itself: another user →
+// kPermissionDenied.
 Result<UserSpec> resolve_user(const AgentUsers& users, const std::optional<std::string>& name);
 
 }  // namespace cellblock::agent
