@@ -207,6 +207,8 @@ int serve(const ServeOptions& options) {
     if (!target) target = sandbox_proxy.target_by_signature(request);
     if (target) {
       co_await sandbox_proxy.serve(*target, request, body, writer);
+    } else if (proxy::SandboxProxy::signed_file_request(request)) {
+      co_await writer.send(http::error_response(ErrorCode::kUnauthenticated, "invalid signature"));
     } else if (web::WebApp::owns(request)) {
       co_await web_app.handle(request, body, writer);
     } else {

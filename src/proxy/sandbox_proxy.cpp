@@ -56,8 +56,12 @@ std::optional<Target> target_of(const http::Request& request) {
   return std::nullopt;
 }
 
+bool SandboxProxy::signed_file_request(const http::Request& request) {
+  return request.path == "/files" && request.query_value("signature").has_value();
+}
+
 std::optional<Target> SandboxProxy::target_by_signature(const http::Request& request) const {
-  if (request.path != "/files") return std::nullopt;
+  if (!signed_file_request(request)) return std::nullopt;
   auto signature = request.query_value("signature");
   if (!signature) return std::nullopt;
   std::optional<std::int64_t> expiration;

@@ -31,6 +31,9 @@ class SandboxProxy {
 
   // Sandbox traffic that names no sandbox: a signed /files URL. Finds the sandbox by its signature.
   std::optional<Target> target_by_signature(const http::Request& request) const;
+  // A signed /files request (it carries a signature), whether or not a sandbox's token made it: one that no
+  // running sandbox signed gets envd's 401 "invalid signature", not the control plane's answer.
+  static bool signed_file_request(const http::Request& request);
   asio::awaitable<void> serve(const Target& target, http::Request& request, http::BodyReader& body,
                               http::ResponseWriter& writer);
 

@@ -84,6 +84,10 @@ describe('signed file URLs', { timeout: 120_000 }, () => {
     const tampered = await fetchText(url, { headers });
     assert.equal(tampered.status, 401, tampered.text);
     assert.deepEqual(JSON.parse(tampered.text), { code: 401, message: 'invalid signature' });
+    // Without the header (a shared E2B_SANDBOX_URL) the server answers for envd: no sandbox signed it.
+    const unrouted = await fetchText(url);
+    assert.equal(unrouted.status, 401, unrouted.text);
+    assert.deepEqual(JSON.parse(unrouted.text), { code: 401, message: 'invalid signature' });
     url.searchParams.delete('signature');
     const unsigned = await fetchText(url, { headers });
     assert.equal(unsigned.status, 401, unsigned.text);

@@ -42,7 +42,7 @@ Status AccessPolicy::check_file_access(const http::Request& request, std::string
                                        std::int64_t now_unix) const {
   if (!token_) return {};
   // As envd: a token in the header decides on its own; only without one does the signature count.
-  if (auto given = request.header("X-Access-Token"); given && !given->empty()) {
+  if (auto given = request.header(agent_protocol::kAccessTokenHeader); given && !given->empty()) {
     if (secure_equals(*given, *token_)) return {};
     return fail(ErrorCode::kUnauthenticated, "access token present in header but does not match");
   }
