@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import { Sandbox } from '@e2b/code-interpreter';
+import { Template } from 'e2b';
 
 import { startServer } from './serve_harness.mjs';
 
@@ -92,6 +93,21 @@ describe('signed file URLs', { timeout: 120_000 }, () => {
     const unsigned = await fetchText(url, { headers });
     assert.equal(unsigned.status, 401, unsigned.text);
     assert.deepEqual(JSON.parse(unsigned.text), { code: 401, message: 'missing signature query parameter' });
+  });
+});
+
+describe('template names', () => {
+  test('Template.exists knows every name the SDKs use, and says no to others', async () => {
+    for (const name of ['base', 'code-interpreter-v1', 'code-interpreter']) {
+      assert.equal(await Template.exists(name), true, name);
+      assert.equal(await Template.aliasExists(name), true, name);
+    }
+    assert.equal(await Template.exists('no-such-template-' + Date.now()), false);
+    const res = await fetch(`${server.url}/templates/aliases/nope`, { headers: { 'X-API-KEY': server.apiKey } });
+    assert.equal(res.status, 404);
+    assert.deepEqual(await res.json(), { code: 404, message: "template 'nope' not found" });
+    const found = await fetch(`${server.url}/templates/aliases/base`, { headers: { 'X-API-KEY': server.apiKey } });
+    assert.deepEqual(await found.json(), { templateID: 'code-interpreter', public: false });
   });
 });
 
