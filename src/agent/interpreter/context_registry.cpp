@@ -200,13 +200,14 @@ asio::awaitable<Status> ContextRegistry::remove(std::string_view id) {
 
 asio::awaitable<void> ContextRegistry::destroy_kernel(std::unique_ptr<jupyter::Kernel> kernel) {
   if (!kernel) co_return;
-  // The destructor waits for the kernel process to exit: run it on the pool.
+  // The destructor waits for the kernel process to exit (up to 2 s): run it on its own thread, so that
+  // kernels being shut down (a chat app evicting its least recently used ones) never delay a kernel start.
   std::shared_ptr<jupyter::Kernel> shared(std::move(kernel));
   auto destroy = [doomed = std::move(shared)]() mutable {
     doomed.reset();
     return 0;
   };
-  co_await on_pool(blocking_, std::move(destroy));
+  co_await on_pool(stopping_, std::move(destroy));
 }
 
 asio::awaitable<void> ContextRegistry::shutdown() {

@@ -85,7 +85,8 @@ class ContextRegistry {
   asio::awaitable<void> destroy_kernel(std::unique_ptr<jupyter::Kernel> kernel);
 
   asio::any_io_executor executor_;
-  asio::thread_pool& blocking_;
+  asio::thread_pool& blocking_;    // kernel starts and restarts
+  asio::thread_pool stopping_{1};  // kernel shutdowns
   InterpreterSettings settings_;
   std::vector<std::shared_ptr<Context>> contexts_;                         // in creation order
   std::map<std::string, std::shared_ptr<Context>, std::less<>> defaults_;  // language → default context
