@@ -1,15 +1,15 @@
-#include "web/web_app.h"
+#include "app/app.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include "app/assets.h"
+#include "app/handler_json.h"
 #include "chat/provider_client.h"
 #include "common/encoding.h"
-#include "web/assets.h"
-#include "web/web_json.h"
 
-namespace cellblock::web {
+namespace cellblock::app {
 
 namespace json = boost::json;
 
@@ -57,18 +57,18 @@ bool not_a_chat_model(const std::string& id) {
 
 }  // namespace
 
-WebApp::WebApp(WebAuth& auth, store::ChatStore& chats, UserSandboxes& sandboxes, ChatKernels& kernels,
-               WebSettings settings)
+App::App(Auth& auth, store::ChatStore& chats, UserSandboxes& sandboxes, ChatKernels& kernels,
+         AppSettings settings)
     : auth_(auth), chats_(chats), sandboxes_(sandboxes), kernels_(kernels), settings_(std::move(settings)) {}
 
-bool WebApp::owns(const http::Request& request) {
+bool App::owns(const http::Request& request) {
   const std::string& path = request.path;
   return path == "/" || path == "/login" || path.starts_with("/api/") || path.starts_with("/assets/") ||
          find_asset(path) != nullptr;
 }
 
-asio::awaitable<void> WebApp::handle(http::Request& request, http::BodyReader& body,
-                                     http::ResponseWriter& writer) {
+asio::awaitable<void> App::handle(http::Request& request, http::BodyReader& body,
+                                  http::ResponseWriter& writer) {
   if (request.path == "/login") {
     co_await login_link(request, writer);
     co_return;
@@ -89,8 +89,8 @@ asio::awaitable<void> WebApp::handle(http::Request& request, http::BodyReader& b
   co_await route_api(*who, request, body, writer);
 }
 
-asio::awaitable<void> WebApp::route_api(const Principal& who, http::Request& request, http::BodyReader& body,
-                                        http::ResponseWriter& writer) {
+asio::awaitable<void> App::route_api(const Principal& who, http::Request& request, http::BodyReader& body,
+                                     http::ResponseWriter& writer) {
   const std::string& path = request.path;
   const std::string& method = request.method;
   constexpr std::string_view kChatPrefix = "/api/chats/";
@@ -131,7 +131,7 @@ asio::awaitable<void> WebApp::route_api(const Principal& who, http::Request& req
   }
 }
 
-asio::awaitable<void> WebApp::serve_asset(const http::Request& request, http::ResponseWriter& writer) {
+asio::awaitable<void> App::serve_asset(const http::Request& request, http::ResponseWriter& writer) {
   if (request.method != "GET" && request.method != "HEAD") {
     co_await writer.send(
         http::error_response(ErrorCode::kMethodNotAllowed, "only GET serves the app's files"));
@@ -165,7 +165,7 @@ asio::awaitable<void> WebApp::serve_asset(const http::Request& request, http::Re
   co_await writer.send(std::move(response));
 }
 
-asio::awaitable<void> WebApp::login_link(const http::Request& request, http::ResponseWriter& writer) {
+asio::awaitable<void> App::login_link(const http::Request& request, http::ResponseWriter& writer) {
   auto token = request.query_value("token");
   auto cookie = token ? auth_.login(*token, served_over_https(request))
                       : Result<std::string>(fail(ErrorCode::kUnauthenticated, "no token"));
@@ -184,8 +184,8 @@ asio::awaitable<void> WebApp::login_link(const http::Request& request, http::Res
   co_await writer.send(std::move(response));
 }
 
-asio::awaitable<void> WebApp::login(const http::Request& request, http::BodyReader& body,
-                                    http::ResponseWriter& writer) {
+asio::awaitable<void> App::login(const http::Request& request, http::BodyReader& body,
+                                 http::ResponseWriter& writer) {
   auto object = co_await read_json_object(body, kSmallBodyLimit);
   if (!object) {
     co_await writer.send(http::error_response(object.error()));
@@ -203,7 +203,7 @@ asio::awaitable<void> WebApp::login(const http::Request& request, http::BodyRead
   co_await writer.send(std::move(response));
 }
 
-asio::awaitable<void> WebApp::config(const Principal& who, http::ResponseWriter& writer) {
+asio::awaitable<void> App::config(const Principal& who, http::ResponseWriter& writer) {
   // A local model server started after cellblock: ask again for the models of a provider that offers none.
   for (auto& provider : settings_.providers) {
     if (provider.models.empty()) co_await discover(provider);
@@ -228,7 +228,7 @@ asio::awaitable<void> WebApp::config(const Principal& who, http::ResponseWriter&
   co_await writer.send(http::json_response(200, json::serialize(answer)));
 }
 
-asio::awaitable<void> WebApp::list_chats(const Principal& who, http::ResponseWriter& writer) {
+asio::awaitable<void> App::list_chats(const Principal& who, http::ResponseWriter& writer) {
   auto chats = chats_.list_chats(who.user, 200);
   if (!chats) {
     co_await writer.send(http::error_response(chats.error()));
@@ -240,8 +240,8 @@ asio::awaitable<void> WebApp::list_chats(const Principal& who, http::ResponseWri
   co_await writer.send(http::json_response(200, json::serialize(answer)));
 }
 
-asio::awaitable<void> WebApp::chat_detail(const Principal& who, const std::string& id,
-                                          http::ResponseWriter& writer) {
+asio::awaitable<void> App::chat_detail(const Principal& who, const std::string& id,
+                                       http::ResponseWriter& writer) {
   auto chat = chats_.get_chat(who.user, id);
   auto messages = chat ? chats_.messages(who.user, id) : Result<std::vector<store::StoredMessage>>();
   if (!chat || !messages) {
@@ -257,8 +257,8 @@ asio::awaitable<void> WebApp::chat_detail(const Principal& who, const std::strin
   co_await writer.send(http::json_response(200, json::serialize(answer)));
 }
 
-asio::awaitable<void> WebApp::delete_chat(const Principal& who, const std::string& id,
-                                          http::ResponseWriter& writer) {
+asio::awaitable<void> App::delete_chat(const Principal& who, const std::string& id,
+                                       http::ResponseWriter& writer) {
   if (auto owned = chats_.get_chat(who.user, id); !owned) {
     co_await writer.send(http::error_response(owned.error()));
     co_return;
@@ -273,7 +273,7 @@ asio::awaitable<void> WebApp::delete_chat(const Principal& who, const std::strin
   co_await writer.send(no_content());
 }
 
-const chat::ProviderSettings* WebApp::provider_for(std::string_view model_ref, std::string& model) const {
+const chat::ProviderSettings* App::provider_for(std::string_view model_ref, std::string& model) const {
   // "<provider>/<model>"; a bare provider id, or nothing at all, means that (the first) provider's default.
   auto slash = model_ref.find('/');
   std::string_view id = model_ref.substr(0, slash);
@@ -289,11 +289,11 @@ const chat::ProviderSettings* WebApp::provider_for(std::string_view model_ref, s
   return nullptr;
 }
 
-asio::awaitable<void> WebApp::discover_models() {
+asio::awaitable<void> App::discover_models() {
   for (auto& provider : settings_.providers) co_await discover(provider);
 }
 
-asio::awaitable<bool> WebApp::discover(chat::ProviderSettings& provider) {
+asio::awaitable<bool> App::discover(chat::ProviderSettings& provider) {
   auto models = co_await chat::list_models(provider, settings_.provider_ca_file);
   if (!models || models->empty()) {
     spdlog::warn("chat: cannot list the models of {} ({}); offering {}", provider.name,
@@ -315,4 +315,4 @@ asio::awaitable<bool> WebApp::discover(chat::ProviderSettings& provider) {
   co_return true;
 }
 
-}  // namespace cellblock::web
+}  // namespace cellblock::app

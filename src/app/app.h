@@ -10,26 +10,26 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include "app/auth.h"
+#include "app/chat_kernels.h"
+#include "app/live_stream.h"
+#include "app/user_sandbox.h"
 #include "chat/provider_settings.h"
 #include "http/exchange.h"
 #include "http/proxy.h"
 #include "store/chat_store.h"
-#include "web/chat_kernels.h"
-#include "web/live_stream.h"
-#include "web/user_sandbox.h"
-#include "web/web_auth.h"
 
-namespace cellblock::web {
+namespace cellblock::app {
 
-struct WebSettings {
+struct AppSettings {
   std::vector<chat::ProviderSettings> providers;
   std::string provider_ca_file;  // extra trusted CA for providers (tests)
 };
 
-class WebApp {
+class App {
  public:
-  WebApp(WebAuth& auth, store::ChatStore& chats, UserSandboxes& sandboxes, ChatKernels& kernels,
-         WebSettings settings);
+  App(Auth& auth, store::ChatStore& chats, UserSandboxes& sandboxes, ChatKernels& kernels,
+      AppSettings settings);
 
   // True for the paths this app answers: /, /login, /api/…, /assets/… and other embedded files.
   static bool owns(const http::Request& request);
@@ -76,13 +76,13 @@ class WebApp {
   // Asks one provider for its models; false when it could not be asked.
   asio::awaitable<bool> discover(chat::ProviderSettings& provider);
 
-  WebAuth& auth_;
+  Auth& auth_;
   store::ChatStore& chats_;
   UserSandboxes& sandboxes_;
   ChatKernels& kernels_;
-  WebSettings settings_;
+  AppSettings settings_;
   // Turns running now, by chat id: a second turn of one chat waits for none, it is refused.
   std::map<std::string, LiveTurn, std::less<>> live_turns_;
 };
 
-}  // namespace cellblock::web
+}  // namespace cellblock::app

@@ -6,13 +6,13 @@
 
 #include <fmt/format.h>
 
+#include "app/app.h"
+#include "app/handler_json.h"
 #include "chat/stream_json.h"
 #include "common/encoding.h"
 #include "http/proxy.h"
-#include "web/web_app.h"
-#include "web/web_json.h"
 
-namespace cellblock::web {
+namespace cellblock::app {
 
 namespace json = boost::json;
 
@@ -111,8 +111,8 @@ std::string envd_files_target(std::string_view path) {
 
 }  // namespace
 
-asio::awaitable<void> WebApp::list_files(const Principal& who, const http::Request& request,
-                                         http::ResponseWriter& writer) {
+asio::awaitable<void> App::list_files(const Principal& who, const http::Request& request,
+                                      http::ResponseWriter& writer) {
   auto path = sandbox_path(request.query_value("path").value_or(kHome));
   auto file = co_await locate(sandboxes_, who.user, std::move(path));
   if (!file) {
@@ -160,8 +160,8 @@ asio::awaitable<void> WebApp::list_files(const Principal& who, const http::Reque
   co_await writer.send(http::json_response(200, json::serialize(answer)));
 }
 
-asio::awaitable<void> WebApp::upload_file(const Principal& who, http::Request& request,
-                                          http::BodyReader& body, http::ResponseWriter& writer) {
+asio::awaitable<void> App::upload_file(const Principal& who, http::Request& request, http::BodyReader& body,
+                                       http::ResponseWriter& writer) {
   auto path = required_path(request);
   if (path && (path->ends_with("/") || base_name(*path).empty())) {
     path = fail(ErrorCode::kInvalidArgument, "`path` must name a file");
@@ -188,8 +188,8 @@ asio::awaitable<void> WebApp::upload_file(const Principal& who, http::Request& r
   if (!forwarded && !writer.started()) co_await writer.send(http::error_response(forwarded.error()));
 }
 
-asio::awaitable<void> WebApp::download_file(const Principal& who, const http::Request& request,
-                                            http::ResponseWriter& writer) {
+asio::awaitable<void> App::download_file(const Principal& who, const http::Request& request,
+                                         http::ResponseWriter& writer) {
   auto path = required_path(request);
   auto file = co_await locate(sandboxes_, who.user, std::move(path));
   if (!file) {
@@ -243,4 +243,4 @@ asio::awaitable<void> WebApp::download_file(const Principal& who, const http::Re
   if (started) co_await writer.end_stream();
 }
 
-}  // namespace cellblock::web
+}  // namespace cellblock::app

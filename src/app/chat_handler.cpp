@@ -4,14 +4,14 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "app/app.h"
+#include "app/handler_json.h"
+#include "app/live_stream.h"
 #include "chat/execution_output.h"
 #include "chat/ui_message_stream.h"
 #include "common/encoding.h"
-#include "web/live_stream.h"
-#include "web/web_app.h"
-#include "web/web_json.h"
 
-namespace cellblock::web {
+namespace cellblock::app {
 
 namespace json = boost::json;
 
@@ -136,8 +136,8 @@ asio::awaitable<void> run_hand_cell(std::string message_id, chat::RunRequest req
 
 }  // namespace
 
-asio::awaitable<void> WebApp::chat_turn(const Principal& who, http::BodyReader& body,
-                                        http::ResponseWriter& writer) {
+asio::awaitable<void> App::chat_turn(const Principal& who, http::BodyReader& body,
+                                     http::ResponseWriter& writer) {
   auto object = co_await read_json_object(body, kTurnBodyLimit);
   auto request = object ? parse_turn_request(*object) : Result<TurnRequest>(tl::unexpected(object.error()));
   if (!request) {
@@ -203,8 +203,8 @@ asio::awaitable<void> WebApp::chat_turn(const Principal& who, http::BodyReader& 
   co_await stream->follow(writer);
 }
 
-asio::awaitable<void> WebApp::resume_turn(const Principal& who, const std::string& id,
-                                          http::ResponseWriter& writer) {
+asio::awaitable<void> App::resume_turn(const Principal& who, const std::string& id,
+                                       http::ResponseWriter& writer) {
   const LiveTurn* live = live_turn(who, id);
   if (live == nullptr) {
     co_await writer.send(no_content());
@@ -214,8 +214,8 @@ asio::awaitable<void> WebApp::resume_turn(const Principal& who, const std::strin
   co_await stream->follow(writer);
 }
 
-asio::awaitable<void> WebApp::stop_turn(const Principal& who, const std::string& id,
-                                        http::ResponseWriter& writer) {
+asio::awaitable<void> App::stop_turn(const Principal& who, const std::string& id,
+                                     http::ResponseWriter& writer) {
   const LiveTurn* live = live_turn(who, id);
   if (live == nullptr) {
     co_await writer.send(
@@ -226,19 +226,19 @@ asio::awaitable<void> WebApp::stop_turn(const Principal& who, const std::string&
   co_await writer.send(no_content());
 }
 
-const WebApp::LiveTurn* WebApp::live_turn(const Principal& who, std::string_view id) const {
+const App::LiveTurn* App::live_turn(const Principal& who, std::string_view id) const {
   auto live = live_turns_.find(id);
   if (live == live_turns_.end()) return nullptr;
   // A script's API key acts for any userID; a person's session only for themself.
   return who.by_api_key || live->second.user == who.user ? &live->second : nullptr;
 }
 
-void WebApp::stop() {
+void App::stop() {
   for (auto& [id, live] : live_turns_) live.stream->abort_handle()->abort();
 }
 
-asio::awaitable<void> WebApp::run_cell(const Principal& who, http::BodyReader& body,
-                                       http::ResponseWriter& writer) {
+asio::awaitable<void> App::run_cell(const Principal& who, http::BodyReader& body,
+                                    http::ResponseWriter& writer) {
   auto object = co_await read_json_object(body, kTurnBodyLimit);
   if (!object) {
     co_await writer.send(http::error_response(object.error()));
@@ -279,4 +279,4 @@ asio::awaitable<void> WebApp::run_cell(const Principal& who, http::BodyReader& b
   if (!delivered) stream->abort_handle()->abort();
 }
 
-}  // namespace cellblock::web
+}  // namespace cellblock::app
