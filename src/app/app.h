@@ -1,22 +1,30 @@
 #pragma once
-// The artifacts app's server side (docs/web-api.md): the embedded web page, login and sessions, the chat
-// turn stream, hand-run cells, conversation history and the user's sandbox files. Runs on the server's
-// executor, like every other handler.
+// The artifacts app's server side (docs/web-api.md): a thin router in front of the route families. The page's
+// files and the login link are public; everything under /api/ (but POST /api/login) needs a session or an API
+// key, and then goes through one route table to the family that answers it:
+//   AssetRoutes   (asset_routes.h)   the embedded page: /, /assets/…
+//   SessionRoutes (session_routes.h) login link and login, session, logout, the providers and models (config)
+//   ChatRoutes    (chat_routes.h)    conversations, chat turns (start, follow, stop), hand-run cells
+//   FileRoutes    (file_routes.h)    the user's sandbox files: list, upload, download
+// Runs on the server's executor, like every other handler.
 
-#include <map>
-#include <memory>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
 
+#include "app/asset_routes.h"
 #include "app/auth.h"
 #include "app/chat_kernels.h"
-#include "app/live_stream.h"
+#include "app/chat_routes.h"
+#include "app/file_routes.h"
+#include "app/model_catalog.h"
+#include "app/session_routes.h"
 #include "app/user_sandbox.h"
 #include "chat/provider_settings.h"
 #include "http/exchange.h"
-#include "http/proxy.h"
 #include "store/chat_store.h"
 
 namespace cellblock::app {
@@ -30,6 +38,8 @@ class App {
  public:
   App(Auth& auth, store::ChatStore& chats, UserSandboxes& sandboxes, ChatKernels& kernels,
       AppSettings settings);
+  App(const App&) = delete;  // the route table points at this object
+  App& operator=(const App&) = delete;
 
   // True for the paths this app answers: /, /login, /api/…, /assets/… and other embedded files.
   static bool owns(const http::Request& request);
@@ -42,47 +52,30 @@ class App {
   void stop();
 
  private:
-  struct LiveTurn {
-    std::string user;
-    std::shared_ptr<LiveStream> stream;
+  // One authenticated API request as a route sees it.
+  struct ApiCall {
+    const Principal& who;
+    http::Request& request;
+    http::BodyReader& body;
+    http::ResponseWriter& writer;
+    std::string id;  // what stands at {id} in the route's path ("" when nothing does, or it has none)
   };
-  // The running turn of chat `id` if `who` may see it.
-  const LiveTurn* live_turn(const Principal& who, std::string_view id) const;
-  asio::awaitable<void> route_api(const Principal& who, http::Request& request, http::BodyReader& body,
+  struct ApiRoute {
+    std::string_view method;
+    std::string_view path;  // "/api/chats/{id}": {id} matches anything, "/" and nothing included
+    std::function<asio::awaitable<void>(ApiCall& call)> handler;
+  };
+  std::vector<ApiRoute> api_routes();
+  asio::awaitable<void> route_api(http::Request& request, http::BodyReader& body,
                                   http::ResponseWriter& writer);
-  asio::awaitable<void> serve_asset(const http::Request& request, http::ResponseWriter& writer);
-  asio::awaitable<void> login_link(const http::Request& request, http::ResponseWriter& writer);
-  asio::awaitable<void> login(const http::Request& request, http::BodyReader& body,
-                              http::ResponseWriter& writer);
-  asio::awaitable<void> config(const Principal& who, http::ResponseWriter& writer);
-  asio::awaitable<void> list_chats(const Principal& who, http::ResponseWriter& writer);
-  asio::awaitable<void> chat_detail(const Principal& who, const std::string& id,
-                                    http::ResponseWriter& writer);
-  asio::awaitable<void> delete_chat(const Principal& who, const std::string& id,
-                                    http::ResponseWriter& writer);
-  asio::awaitable<void> chat_turn(const Principal& who, http::BodyReader& body, http::ResponseWriter& writer);
-  asio::awaitable<void> resume_turn(const Principal& who, const std::string& id,
-                                    http::ResponseWriter& writer);
-  asio::awaitable<void> stop_turn(const Principal& who, const std::string& id, http::ResponseWriter& writer);
-  asio::awaitable<void> run_cell(const Principal& who, http::BodyReader& body, http::ResponseWriter& writer);
-  asio::awaitable<void> list_files(const Principal& who, const http::Request& request,
-                                   http::ResponseWriter& writer);
-  asio::awaitable<void> upload_file(const Principal& who, http::Request& request, http::BodyReader& body,
-                                    http::ResponseWriter& writer);
-  asio::awaitable<void> download_file(const Principal& who, const http::Request& request,
-                                      http::ResponseWriter& writer);
-
-  const chat::ProviderSettings* provider_for(std::string_view model_ref, std::string& model) const;
-  // Asks one provider for its models; false when it could not be asked.
-  asio::awaitable<bool> discover(chat::ProviderSettings& provider);
 
   Auth& auth_;
-  store::ChatStore& chats_;
-  UserSandboxes& sandboxes_;
-  ChatKernels& kernels_;
-  AppSettings settings_;
-  // Turns running now, by chat id: a second turn of one chat waits for none, it is refused.
-  std::map<std::string, LiveTurn, std::less<>> live_turns_;
+  ModelCatalog models_;
+  AssetRoutes assets_;
+  SessionRoutes session_;
+  ChatRoutes chats_;
+  FileRoutes files_;
+  const std::vector<ApiRoute> routes_;
 };
 
 }  // namespace cellblock::app
