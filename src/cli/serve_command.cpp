@@ -14,6 +14,9 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "api/control_api.h"
+#include "app/app.h"
+#include "app/auth.h"
+#include "app/user_sandbox.h"
 #include "chat/provider_settings.h"
 #include "cli/commands.h"
 #include "cli/paths.h"
@@ -29,9 +32,6 @@
 #include "store/sandbox_store.h"
 #include "store/session_store.h"
 #include "template/template_cache.h"
-#include "web/user_sandbox.h"
-#include "web/web_app.h"
-#include "web/web_auth.h"
 
 namespace cellblock::cli {
 namespace {
@@ -192,14 +192,14 @@ int serve(const ServeOptions& options) {
                                   std::move(entries), settings);
   api::ControlApi control(manager, keys, api::ApiSettings{options.domain});
   proxy::SandboxProxy sandbox_proxy(manager);
-  web::WebAuth web_auth(session_store, keys, web::make_login_token());
-  web::UserSandboxes user_sandboxes(manager, "code-interpreter",
+  app::Auth app_auth(session_store, keys, app::make_login_token());
+  app::UserSandboxes user_sandboxes(manager, "code-interpreter",
                                     std::chrono::seconds(options.app_sandbox_timeout));
-  web::WebSettings web_settings;
-  web_settings.providers = std::move(*providers);
-  web_settings.provider_ca_file = options.provider_ca_file;
-  web::ChatKernels chat_kernels(kernel_store, manager);
-  web::WebApp web_app(web_auth, chat_store, user_sandboxes, chat_kernels, std::move(web_settings));
+  app::AppSettings app_settings;
+  app_settings.providers = std::move(*providers);
+  app_settings.provider_ca_file = options.provider_ca_file;
+  app::ChatKernels chat_kernels(kernel_store, manager);
+  app::App artifacts_app(app_auth, chat_store, user_sandboxes, chat_kernels, std::move(app_settings));
   http::Server server(io.get_executor());
   auto handler = [&](http::Request& request, http::BodyReader& body,
                      http::ResponseWriter& writer) -> asio::awaitable<void> {
@@ -209,8 +209,8 @@ int serve(const ServeOptions& options) {
       co_await sandbox_proxy.serve(*target, request, body, writer);
     } else if (proxy::SandboxProxy::signed_file_request(request)) {
       co_await writer.send(http::error_response(ErrorCode::kUnauthenticated, "invalid signature"));
-    } else if (web::WebApp::owns(request)) {
-      co_await web_app.handle(request, body, writer);
+    } else if (app::App::owns(request)) {
+      co_await artifacts_app.handle(request, body, writer);
     } else {
       co_await control.handle(request, body, writer);
     }
@@ -221,7 +221,7 @@ int serve(const ServeOptions& options) {
     return 1;
   }
   const std::string url = fmt::format("http://{}:{}", listen->first, *bound);
-  const std::string login_link = url + "/login?token=" + web_auth.login_token();
+  const std::string login_link = url + "/login?token=" + app_auth.login_token();
 
   asio::co_spawn(
       io,
@@ -233,7 +233,7 @@ int serve(const ServeOptions& options) {
             url, url, url, login_link);
         std::fflush(stdout);
         if (options.open_browser) open_in_browser(login_link);
-        co_await web_app.discover_models();
+        co_await artifacts_app.discover_models();
       },
       asio::detached);
 
@@ -244,7 +244,7 @@ int serve(const ServeOptions& options) {
                  options.on_shutdown == "kill"
                      ? "killing every sandbox"
                      : "sandboxes keep running and are reattached at the next start");
-    web_app.stop();
+    artifacts_app.stop();
     server.stop();
     asio::co_spawn(
         io,

@@ -340,7 +340,7 @@ async function serveStatic(req, res, pathname) {
     res.writeHead(200, {
       "content-type": TYPES[extname(file)] ?? "application/octet-stream",
       "cache-control": rel.startsWith("/assets/") ? "public, max-age=31536000, immutable" : "no-cache",
-      // The same policy as `cellblock serve` (src/web/web_app.cpp), so the app is checked under it.
+      // The same policy as `cellblock serve` (src/app/asset_routes.cpp), so the app is checked under it.
       ...(extname(file) === ".html"
         ? { "content-security-policy": "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; frame-src 'self' blob: data:; frame-ancestors 'none'; base-uri 'none'", "referrer-policy": "no-referrer" }
         : {}),

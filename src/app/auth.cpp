@@ -1,4 +1,4 @@
-#include "web/web_auth.h"
+#include "app/auth.h"
 
 #include <cstdlib>
 
@@ -7,7 +7,7 @@
 
 #include "common/encoding.h"
 
-namespace cellblock::web {
+namespace cellblock::app {
 
 namespace {
 
@@ -54,10 +54,10 @@ std::string make_login_token() {
   return random_hex(24);
 }
 
-WebAuth::WebAuth(store::SessionStore& sessions, store::ApiKeyStore& keys, std::string login_token)
+Auth::Auth(store::SessionStore& sessions, store::ApiKeyStore& keys, std::string login_token)
     : sessions_(sessions), keys_(keys), login_token_(std::move(login_token)) {}
 
-Result<Principal> WebAuth::authenticate(const http::Request& request) {
+Result<Principal> Auth::authenticate(const http::Request& request) {
   if (auto key = request.header("X-API-KEY")) {
     auto verified = keys_.verify(*key);
     if (!verified) return fail(ErrorCode::kUnauthenticated, "invalid API key");
@@ -72,7 +72,7 @@ Result<Principal> WebAuth::authenticate(const http::Request& request) {
   return Principal{*user, false};
 }
 
-Result<std::string> WebAuth::login(std::string_view token, bool secure) {
+Result<std::string> Auth::login(std::string_view token, bool secure) {
   bool valid = same_secret(token, login_token_) || keys_.verify(token).has_value();
   if (!valid) return fail(ErrorCode::kUnauthenticated, "wrong login token");
   auto session = sessions_.create(std::string(kLocalUser), kSessionLifetime);
@@ -82,9 +82,9 @@ Result<std::string> WebAuth::login(std::string_view token, bool secure) {
                      seconds, secure ? "; Secure" : "");
 }
 
-std::string WebAuth::logout(const http::Request& request) {
+std::string Auth::logout(const http::Request& request) {
   if (auto token = cookie_value(request, kSessionCookie)) (void)sessions_.revoke(*token);
   return fmt::format("{}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict", kSessionCookie);
 }
 
-}  // namespace cellblock::web
+}  // namespace cellblock::app

@@ -1,6 +1,6 @@
-#include "web/web_json.h"
+#include "app/handler_json.h"
 
-namespace cellblock::web {
+namespace cellblock::app {
 
 namespace json = boost::json;
 
@@ -32,4 +32,4 @@ json::object ui_message_json(const store::StoredMessage& message) {
   return out;
 }
 
-}  // namespace cellblock::web
+}  // namespace cellblock::app

@@ -1,18 +1,16 @@
-// The user's sandbox files: GET /api/files (list a directory), POST /api/files (upload one file, streamed),
-// GET /api/files/download (the bytes as an attachment).
+#include "app/file_routes.h"
 
 #include <array>
 #include <charconv>
 
 #include <fmt/format.h>
 
+#include "app/handler_json.h"
 #include "chat/stream_json.h"
 #include "common/encoding.h"
 #include "http/proxy.h"
-#include "web/web_app.h"
-#include "web/web_json.h"
 
-namespace cellblock::web {
+namespace cellblock::app {
 
 namespace json = boost::json;
 
@@ -109,25 +107,88 @@ std::string envd_files_target(std::string_view path) {
   return "/files?path=" + url_encode(path) + "&username=" + std::string(kUser);
 }
 
+// Connect's ListDir of the file's directory, one level deep, as the sandbox's user.
+http::ClientRequest list_dir_request(const SandboxFile& file) {
+  http::ClientRequest call = UserSandboxes::agent_request(
+      file.access, "POST", "/filesystem.Filesystem/ListDir", agent_protocol::kEnvdPort);
+  call.headers.add("Content-Type", "application/json");
+  call.headers.add("Connect-Protocol-Version", "1");
+  call.headers.add("Authorization", "Basic " + base64_encode(std::string(kUser) + ":"));
+  json::object rpc{{"path", file.path}, {"depth", 1}};
+  call.body = json::serialize(rpc);
+  return call;
+}
+
+// ListDir's answer as the page's entries: name, path, type (file or dir), size, modifiedTime.
+json::array listed_entries(std::string_view text) {
+  auto parsed = chat::parse_data_object(text);
+  json::array entries;
+  const json::array* listed = parsed ? array_field(*parsed, "entries") : nullptr;
+  if (listed == nullptr) return entries;
+  for (const json::value& value : *listed) {
+    const json::object* entry = value.if_object();
+    if (entry == nullptr) continue;
+    bool is_dir = string_field(*entry, "type") == "FILE_TYPE_DIRECTORY";
+    entries.push_back(json::object{{"name", string_field(*entry, "name")},
+                                   {"path", string_field(*entry, "path")},
+                                   {"type", is_dir ? "dir" : "file"},
+                                   {"size", size_of(*entry)},
+                                   {"modifiedTime", string_field(*entry, "modifiedTime")}});
+  }
+  return entries;
+}
+
+// A download's head: the bytes as an attachment named after the file.
+http::Headers attachment_headers(std::string_view path) {
+  http::Headers headers;
+  headers.add("Content-Type", "application/octet-stream");
+  headers.add("Content-Disposition", "attachment; filename=\"" + header_safe(base_name(path)) +
+                                         "\"; filename*=UTF-8''" + url_encode(base_name(path)));
+  headers.add("X-Content-Type-Options", "nosniff");
+  return headers;
+}
+
+// Streams the sandbox's answer to the client, sized when the sandbox said how long it is.
+asio::awaitable<void> relay_body(http::ClientResponse& from, http::Headers headers,
+                                 http::ResponseWriter& writer) {
+  std::uint64_t length = 0;
+  auto declared = from.headers().get("Content-Length");
+  bool sized =
+      declared &&
+      std::from_chars(declared->data(), declared->data() + declared->size(), length).ec == std::errc();
+  bool started = false;
+  if (sized) {
+    started = co_await writer.begin_sized(200, std::move(headers), length);
+  } else {
+    started = co_await writer.begin_stream(200, std::move(headers));
+  }
+  std::array<char, 64 * 1024> buffer{};
+  while (started) {
+    auto read = co_await from.read_some(buffer);
+    if (!read) {
+      writer.abort();  // the client must not take a cut file for a whole one
+      co_return;
+    }
+    if (*read == 0) break;
+    const std::string_view bytes(buffer.data(), *read);
+    bool written = co_await writer.write_chunk(bytes);
+    if (!written) co_return;
+  }
+  if (started) co_await writer.end_stream();
+}
+
 }  // namespace
 
-asio::awaitable<void> WebApp::list_files(const Principal& who, const http::Request& request,
-                                         http::ResponseWriter& writer) {
+asio::awaitable<void> FileRoutes::list_files(const Principal& who, const http::Request& request,
+                                             http::ResponseWriter& writer) {
   auto path = sandbox_path(request.query_value("path").value_or(kHome));
   auto file = co_await locate(sandboxes_, who.user, std::move(path));
   if (!file) {
     co_await writer.send(http::error_response(file.error()));
     co_return;
   }
-  const SandboxAccess* access = &file->access;
-  http::ClientRequest call = UserSandboxes::agent_request(*access, "POST", "/filesystem.Filesystem/ListDir",
-                                                          agent_protocol::kEnvdPort);
-  call.headers.add("Content-Type", "application/json");
-  call.headers.add("Connect-Protocol-Version", "1");
-  call.headers.add("Authorization", "Basic " + base64_encode(std::string(kUser) + ":"));
-  json::object rpc{{"path", file->path}, {"depth", 1}};
-  call.body = json::serialize(rpc);
-  http::ClientOptions options = UserSandboxes::agent_options(*access);
+  http::ClientOptions options = UserSandboxes::agent_options(file->access);
+  http::ClientRequest call = list_dir_request(*file);
   auto response = co_await http::fetch(std::move(call), options);
   if (!response) {
     co_await writer.send(http::error_response(response.error()));
@@ -142,26 +203,12 @@ asio::awaitable<void> WebApp::list_files(const Principal& who, const http::Reque
     co_await writer.send(http::error_response(agent_error((*response)->status(), *text)));
     co_return;
   }
-  auto parsed = chat::parse_data_object(*text);
-  json::array entries;
-  if (const json::array* listed = parsed ? array_field(*parsed, "entries") : nullptr) {
-    for (const json::value& value : *listed) {
-      const json::object* entry = value.if_object();
-      if (entry == nullptr) continue;
-      bool is_dir = string_field(*entry, "type") == "FILE_TYPE_DIRECTORY";
-      entries.push_back(json::object{{"name", string_field(*entry, "name")},
-                                     {"path", string_field(*entry, "path")},
-                                     {"type", is_dir ? "dir" : "file"},
-                                     {"size", size_of(*entry)},
-                                     {"modifiedTime", string_field(*entry, "modifiedTime")}});
-    }
-  }
-  json::object answer{{"path", file->path}, {"entries", std::move(entries)}};
+  json::object answer{{"path", file->path}, {"entries", listed_entries(*text)}};
   co_await writer.send(http::json_response(200, json::serialize(answer)));
 }
 
-asio::awaitable<void> WebApp::upload_file(const Principal& who, http::Request& request,
-                                          http::BodyReader& body, http::ResponseWriter& writer) {
+asio::awaitable<void> FileRoutes::upload_file(const Principal& who, http::Request& request,
+                                              http::BodyReader& body, http::ResponseWriter& writer) {
   auto path = required_path(request);
   if (path && (path->ends_with("/") || base_name(*path).empty())) {
     path = fail(ErrorCode::kInvalidArgument, "`path` must name a file");
@@ -188,8 +235,8 @@ asio::awaitable<void> WebApp::upload_file(const Principal& who, http::Request& r
   if (!forwarded && !writer.started()) co_await writer.send(http::error_response(forwarded.error()));
 }
 
-asio::awaitable<void> WebApp::download_file(const Principal& who, const http::Request& request,
-                                            http::ResponseWriter& writer) {
+asio::awaitable<void> FileRoutes::download_file(const Principal& who, const http::Request& request,
+                                                http::ResponseWriter& writer) {
   auto path = required_path(request);
   auto file = co_await locate(sandboxes_, who.user, std::move(path));
   if (!file) {
@@ -212,35 +259,8 @@ asio::awaitable<void> WebApp::download_file(const Principal& who, const http::Re
     co_await writer.send(http::error_response(agent_error((*response)->status(), detail)));
     co_return;
   }
-  http::Headers headers;
-  headers.add("Content-Type", "application/octet-stream");
-  headers.add("Content-Disposition", "attachment; filename=\"" + header_safe(base_name(file->path)) +
-                                         "\"; filename*=UTF-8''" + url_encode(base_name(file->path)));
-  headers.add("X-Content-Type-Options", "nosniff");
-  std::uint64_t length = 0;
-  auto declared = (*response)->headers().get("Content-Length");
-  bool sized =
-      declared &&
-      std::from_chars(declared->data(), declared->data() + declared->size(), length).ec == std::errc();
-  bool started = false;
-  if (sized) {
-    started = co_await writer.begin_sized(200, std::move(headers), length);
-  } else {
-    started = co_await writer.begin_stream(200, std::move(headers));
-  }
-  std::array<char, 64 * 1024> buffer{};
-  while (started) {
-    auto read = co_await (*response)->read_some(buffer);
-    if (!read) {
-      writer.abort();  // the client must not take a cut file for a whole one
-      co_return;
-    }
-    if (*read == 0) break;
-    const std::string_view bytes(buffer.data(), *read);
-    bool written = co_await writer.write_chunk(bytes);
-    if (!written) co_return;
-  }
-  if (started) co_await writer.end_stream();
+  http::Headers headers = attachment_headers(file->path);
+  co_await relay_body(**response, std::move(headers), writer);
 }
 
-}  // namespace cellblock::web
+}  // namespace cellblock::app

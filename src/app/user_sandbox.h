@@ -18,7 +18,7 @@
 #include "http/exchange.h"
 #include "sandbox/sandbox_manager.h"
 
-namespace cellblock::web {
+namespace cellblock::app {
 
 namespace asio = boost::asio;
 
@@ -73,4 +73,4 @@ class SandboxCodeRunner : public chat::CodeRunner {
 
 inline constexpr std::string_view kUserIdKey = "userID";
 
-}  // namespace cellblock::web
+}  // namespace cellblock::app

@@ -22,7 +22,7 @@
 #include "http/exchange.h"
 #include "http/proxy.h"
 
-namespace cellblock::web {
+namespace cellblock::app {
 
 namespace asio = boost::asio;
 
@@ -66,4 +66,4 @@ class LiveStream : public std::enable_shared_from_this<LiveStream> {
   bool ended_ = false;
 };
 
-}  // namespace cellblock::web
+}  // namespace cellblock::app

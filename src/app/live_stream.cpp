@@ -1,4 +1,4 @@
-#include "web/live_stream.h"
+#include "app/live_stream.h"
 
 #include <chrono>
 #include <exception>
@@ -15,7 +15,7 @@
 #include "chat/ui_message_stream.h"
 #include "common/json_fields.h"
 
-namespace cellblock::web {
+namespace cellblock::app {
 
 namespace json = boost::json;
 using namespace boost::asio::experimental::awaitable_operators;
@@ -124,4 +124,4 @@ asio::awaitable<bool> LiveStream::follow(http::ResponseWriter& writer) {
   co_return ended;
 }
 
-}  // namespace cellblock::web
+}  // namespace cellblock::app

@@ -1,4 +1,4 @@
-#include "web/chat_kernels.h"
+#include "app/chat_kernels.h"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
@@ -6,10 +6,10 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/json.hpp>
 
+#include "app/handler_json.h"
 #include "chat/stream_json.h"
-#include "web/web_json.h"
 
-namespace cellblock::web {
+namespace cellblock::app {
 
 namespace json = boost::json;
 
@@ -117,4 +117,4 @@ asio::awaitable<void> ChatKernels::evict_beyond_limit(SandboxAccess access) {
   }
 }
 
-}  // namespace cellblock::web
+}  // namespace cellblock::app

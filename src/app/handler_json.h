@@ -1,5 +1,5 @@
 #pragma once
-// JSON helpers of the app's handlers. Internal to src/web.
+// JSON helpers of the app's handlers. Internal to src/app.
 
 #include <string>
 #include <string_view>
@@ -11,7 +11,7 @@
 #include "http/exchange.h"
 #include "store/chat_store.h"
 
-namespace cellblock::web {
+namespace cellblock::app {
 
 // Reads a request body that must be a JSON object (kInvalidArgument otherwise, kPayloadTooLarge past
 // `limit`).
@@ -31,4 +31,4 @@ inline http::Response no_content() {
 // A stored message as the AI SDK UIMessage {id, role, parts, metadata?}.
 boost::json::object ui_message_json(const store::StoredMessage& message);
 
-}  // namespace cellblock::web
+}  // namespace cellblock::app

@@ -1,4 +1,4 @@
-#include "web/user_sandbox.h"
+#include "app/user_sandbox.h"
 
 #include <array>
 #include <cctype>
@@ -9,10 +9,10 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "app/chat_kernels.h"
 #include "chat/execution_output.h"
-#include "web/chat_kernels.h"
 
-namespace cellblock::web {
+namespace cellblock::app {
 
 namespace json = boost::json;
 
@@ -178,4 +178,4 @@ asio::awaitable<Result<json::object>> SandboxCodeRunner::run(chat::RunRequest re
   co_return bounded(output.json(), kFinalStreamLimit);
 }
 
-}  // namespace cellblock::web
+}  // namespace cellblock::app

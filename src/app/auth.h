@@ -14,7 +14,7 @@
 #include "store/api_key_store.h"
 #include "store/session_store.h"
 
-namespace cellblock::web {
+namespace cellblock::app {
 
 inline constexpr std::string_view kSessionCookie = "cellblock_session";
 inline constexpr std::string_view kLocalUser = "local";
@@ -24,9 +24,9 @@ struct Principal {
   bool by_api_key = false;  // scripts may act for another user (the request's userID)
 };
 
-class WebAuth {
+class Auth {
  public:
-  WebAuth(store::SessionStore& sessions, store::ApiKeyStore& keys, std::string login_token);
+  Auth(store::SessionStore& sessions, store::ApiKeyStore& keys, std::string login_token);
 
   // The caller of a request: a valid session cookie or API key; kUnauthenticated otherwise. A cross-site
   // request carrying the cookie (an Origin that is not this server) is refused with kPermissionDenied.
@@ -49,4 +49,4 @@ std::optional<std::string_view> cookie_value(const http::Request& request, std::
 // A login token for this start of the server: CELLBLOCK_LOGIN_TOKEN when set, random otherwise.
 std::string make_login_token();
 
-}  // namespace cellblock::web
+}  // namespace cellblock::app

@@ -5,7 +5,7 @@
 
 #include <string_view>
 
-namespace cellblock::web {
+namespace cellblock::app {
 
 struct Asset {
   std::string_view path;          // "/index.html", "/assets/index-abc123.js"
@@ -18,4 +18,4 @@ struct Asset {
 // The asset at `path` (no query string), or nullptr. "/" gives /index.html.
 const Asset* find_asset(std::string_view path);
 
-}  // namespace cellblock::web
+}  // namespace cellblock::app

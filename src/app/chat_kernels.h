@@ -12,13 +12,13 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include "app/user_sandbox.h"
 #include "common/async_primitives.h"
 #include "common/error.h"
 #include "sandbox/sandbox_manager.h"
 #include "store/kernel_store.h"
-#include "web/user_sandbox.h"
 
-namespace cellblock::web {
+namespace cellblock::app {
 
 class ChatKernels {
  public:
@@ -43,4 +43,4 @@ class ChatKernels {
   KeyedMutex creating_;  // per chat: its context is being looked up or created
 };
 
-}  // namespace cellblock::web
+}  // namespace cellblock::app

@@ -5,10 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include "app/auth.h"
 #include "store_test_support.h"
-#include "web/web_auth.h"
 
-namespace cellblock::web {
+namespace cellblock::app {
 namespace {
 
 http::Request request_with(std::initializer_list<std::pair<std::string, std::string>> headers) {
@@ -19,7 +19,7 @@ http::Request request_with(std::initializer_list<std::pair<std::string, std::str
   return request;
 }
 
-class WebAuthTest : public ::testing::Test {
+class AuthTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto db = temp_.open();
@@ -35,14 +35,14 @@ class WebAuthTest : public ::testing::Test {
     return set_cookie.substr(start, set_cookie.find(';') - start);
   }
 
-  store::testing::TempStateDb temp_{"web-auth"};  // declared first: the directory outlives the database
+  store::testing::TempStateDb temp_{"app-auth"};  // declared first: the directory outlives the database
   std::optional<store::Database> db_;
   std::optional<store::SessionStore> sessions_;
   std::optional<store::ApiKeyStore> keys_;
-  std::optional<WebAuth> auth_;
+  std::optional<Auth> auth_;
 };
 
-TEST_F(WebAuthTest, TheLoginTokenBuysAStrictHttpOnlySession) {
+TEST_F(AuthTest, TheLoginTokenBuysAStrictHttpOnlySession) {
   auto cookie = auth_->login("login-token-0123456789", false);
   ASSERT_TRUE(cookie) << cookie.error().message;
   EXPECT_TRUE(cookie->starts_with("cellblock_session="));
@@ -58,7 +58,7 @@ TEST_F(WebAuthTest, TheLoginTokenBuysAStrictHttpOnlySession) {
   EXPECT_FALSE(who->by_api_key);
 }
 
-TEST_F(WebAuthTest, WrongTokensAndMissingCookiesAreRefused) {
+TEST_F(AuthTest, WrongTokensAndMissingCookiesAreRefused) {
   EXPECT_EQ(auth_->login("login-token-012345678", false).error().code, ErrorCode::kUnauthenticated);
   EXPECT_EQ(auth_->login("", false).error().code, ErrorCode::kUnauthenticated);
   EXPECT_EQ(auth_->authenticate(request_with({})).error().code, ErrorCode::kUnauthenticated);
@@ -70,7 +70,7 @@ TEST_F(WebAuthTest, WrongTokensAndMissingCookiesAreRefused) {
   EXPECT_EQ(auth_->authenticate(lookalike).error().code, ErrorCode::kUnauthenticated);
 }
 
-TEST_F(WebAuthTest, ACrossSiteRequestWithTheCookieIsRefused) {
+TEST_F(AuthTest, ACrossSiteRequestWithTheCookieIsRefused) {
   auto cookie = auth_->login("login-token-0123456789", false);
   std::string value = "cellblock_session=" + token_of(*cookie);
   auto same =
@@ -83,7 +83,7 @@ TEST_F(WebAuthTest, ACrossSiteRequestWithTheCookieIsRefused) {
   EXPECT_EQ(auth_->authenticate(opaque).error().code, ErrorCode::kPermissionDenied);
 }
 
-TEST_F(WebAuthTest, AnApiKeyWorksForScriptsAndForLoggingIn) {
+TEST_F(AuthTest, AnApiKeyWorksForScriptsAndForLoggingIn) {
   auto key = keys_->create("script");
   ASSERT_TRUE(key);
   auto who = auth_->authenticate(request_with({{"X-API-KEY", key->key}}));
@@ -94,7 +94,7 @@ TEST_F(WebAuthTest, AnApiKeyWorksForScriptsAndForLoggingIn) {
             ErrorCode::kUnauthenticated);
 }
 
-TEST_F(WebAuthTest, LogoutEndsTheSession) {
+TEST_F(AuthTest, LogoutEndsTheSession) {
   auto cookie = auth_->login("login-token-0123456789", false);
   auto request = request_with({{"Cookie", "cellblock_session=" + token_of(*cookie)}});
   EXPECT_NE(auth_->logout(request).find("Max-Age=0"), std::string::npos);
@@ -102,4 +102,4 @@ TEST_F(WebAuthTest, LogoutEndsTheSession) {
 }
 
 }  // namespace
-}  // namespace cellblock::web
+}  // namespace cellblock::app

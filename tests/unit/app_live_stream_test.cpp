@@ -17,10 +17,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "app/live_stream.h"
 #include "chat/ui_message_stream.h"
-#include "web/live_stream.h"
 
-namespace cellblock::web {
+namespace cellblock::app {
 namespace {
 
 namespace json = boost::json;
@@ -217,4 +217,4 @@ TEST_F(LiveStreamTest, AnExceptionInTheWorkEndsTheStreamWithAnError) {
 }
 
 }  // namespace
-}  // namespace cellblock::web
+}  // namespace cellblock::app
