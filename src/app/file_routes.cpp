@@ -219,7 +219,7 @@ asio::awaitable<void> FileRoutes::upload_file(const Principal& who, http::Reques
     co_return;
   }
   const SandboxAccess* access = &file->access;
-  // The body streams straight into the sandbox: envd writes it to a temporary file and renames it.
+  // The body streams straight into the sandbox, which writes it into the file as it arrives.
   request.method = "POST";
   request.target = envd_files_target(file->path);
   request.headers.set("Content-Type", "application/octet-stream");
