@@ -48,7 +48,7 @@ struct ServeOptions {
   std::int64_t max_timeout = 24 * 3600;
   std::size_t max_sandboxes = 100;
   std::size_t boot_concurrency = 2;
-  std::uint32_t cpu_weight = 400;
+  std::uint32_t cpu_weight = 100;
   std::string on_shutdown = "keep";
   std::uint64_t memory_mb = 2048;
   std::uint32_t pids = 1024;

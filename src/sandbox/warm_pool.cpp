@@ -17,13 +17,39 @@ WarmPool::WarmPool(asio::any_io_executor executor, const TemplateEntry& entry, B
       admission_(admission),
       target_(target),
       backoff_timer_(executor),
+      quiet_timer_(executor),
       work_(executor) {}
 
 std::optional<WarmSandbox> WarmPool::take() {
   if (ready_.empty()) return std::nullopt;
   WarmSandbox warm = std::move(ready_.front());
   ready_.pop_front();
+  hold_refill();
   return warm;
+}
+
+// A claim from the pool delays its refill until claims have been quiet for a moment: in a burst, booting
+// kernels would otherwise take the CPU from the claims still being served. Waiting creates are never delayed.
+void WarmPool::hold_refill() {
+  quiet_until_ = std::chrono::steady_clock::now() + kRefillQuiet;
+  if (refill_timer_armed_) return;
+  refill_timer_armed_ = true;
+  quiet_timer_.expires_at(quiet_until_);
+  quiet_timer_.async_wait([this](boost::system::error_code ec) { on_quiet(ec); });
+}
+
+void WarmPool::on_quiet(boost::system::error_code ec) {
+  if (ec) {
+    refill_timer_armed_ = false;
+    return;
+  }
+  if (std::chrono::steady_clock::now() < quiet_until_) {  // claimed again meanwhile
+    quiet_timer_.expires_at(quiet_until_);
+    quiet_timer_.async_wait([this](boost::system::error_code next) { on_quiet(next); });
+    return;
+  }
+  refill_timer_armed_ = false;
+  refill();
 }
 
 asio::awaitable<Result<WarmSandbox>> WarmPool::wait(Capacity::Slot slot) {
@@ -48,8 +74,9 @@ void WarmPool::release_spare_slots() {
 
 void WarmPool::refill() {
   while (!stopping_) {
-    const bool backing_off = std::chrono::steady_clock::now() < backoff_until_;
-    const std::size_t wanted = waiters_.size() + (backing_off ? 0 : target_);
+    const auto now = std::chrono::steady_clock::now();
+    const bool held = now < backoff_until_ || now < quiet_until_;
+    const std::size_t wanted = waiters_.size() + (held ? 0 : target_);
     if (ready_.size() + in_flight_ >= wanted) return;
     if (in_flight_ + 1 > waiters_.size()) {
       auto slot = capacity_.reserve();
@@ -144,6 +171,7 @@ bool WarmPool::evict_one() {
 asio::awaitable<void> WarmPool::stop() {
   stopping_ = true;
   backoff_timer_.cancel();
+  quiet_timer_.cancel();
   for (auto& waiter : waiters_) {
     waiter->result = fail(ErrorCode::kUnavailable, "the server is stopping");
     waiter->done.set();

@@ -69,6 +69,8 @@ class WarmPool {
   std::size_t pool_boots() const;
   void release_spare_slots();
   void back_off();
+  void hold_refill();
+  void on_quiet(boost::system::error_code ec);
   void discard(runtime::SandboxHandle handle);
   asio::awaitable<void> destroy_held(runtime::SandboxHandle handle, std::optional<Gate::Pass> pass);
 
@@ -85,6 +87,10 @@ class WarmPool {
   int failures_ = 0;
   std::chrono::steady_clock::time_point backoff_until_{};
   asio::steady_timer backoff_timer_;
+  static constexpr std::chrono::milliseconds kRefillQuiet{250};
+  std::chrono::steady_clock::time_point quiet_until_{};
+  asio::steady_timer quiet_timer_;
+  bool refill_timer_armed_ = false;
   Gate work_;
   bool stopping_ = false;
 };

@@ -24,7 +24,7 @@ struct NsRuntimeOptions {
   std::string cgroup_parent = "cellblock";  // sandboxes live in <root>/<controller>/<parent>/<id>
   // The CPU weight of all sandboxes together against the host's other processes (cgroup v2 scale, 1-10000;
   // 100 = one ordinary host process; v1 hosts get the matching cpu.shares).
-  std::uint32_t cpu_weight = 400;
+  std::uint32_t cpu_weight = 100;
 };
 
 class NsRuntime final : public Runtime {
