@@ -1,5 +1,5 @@
-// `cellblock sandbox create|ls|exec|kill`: the people's interface to a running `cellblock serve`, over its
-// E2B API.
+// `cellblock sandbox create|ls|exec|pause|resume|kill`: the people's interface to a running `cellblock
+// serve`, over its E2B API.
 
 #include <cstdlib>
 #include <iostream>
@@ -60,8 +60,8 @@ json::value checked(const HttpCall& call, int expected) {
 
 void add_sandbox_command(CLI::App& app) {
   auto connection = std::make_shared<Connection>();
-  CLI::App* sandbox =
-      app.add_subcommand("sandbox", "create, list, use and kill sandboxes of a running server");
+  CLI::App* sandbox = app.add_subcommand(
+      "sandbox", "create, list, use, pause, resume and kill sandboxes of a running server");
   sandbox->add_option("--server", connection->server, "the server's ADDR:PORT")->capture_default_str();
   sandbox->add_option("--api-key", connection->api_key,
                       "API key (default: $E2B_API_KEY or $CELLBLOCK_API_KEY)");
@@ -83,14 +83,15 @@ void add_sandbox_command(CLI::App& app) {
     std::exit(0);
   });
 
-  CLI::App* list = sandbox->add_subcommand("ls", "list running sandboxes");
+  CLI::App* list = sandbox->add_subcommand("ls", "list running and paused sandboxes");
   list->callback([connection]() {
-    auto listed = checked(base_call(*connection, "GET", "/v2/sandboxes?limit=100"), 200);
-    fmt::print("{:<22} {:<20} {:<28} {:<28}\n", "SANDBOX", "TEMPLATE", "STARTED", "ENDS");
+    auto listed = checked(base_call(*connection, "GET", "/v2/sandboxes?limit=100&state=running,paused"), 200);
+    fmt::print("{:<22} {:<20} {:<8} {:<28} {:<28}\n", "SANDBOX", "TEMPLATE", "STATE", "STARTED", "ENDS");
     for (const auto& item : listed.as_array()) {
       const auto& sandbox_json = item.as_object();
-      fmt::print("{:<22} {:<20} {:<28} {:<28}\n", std::string(sandbox_json.at("sandboxID").as_string()),
+      fmt::print("{:<22} {:<20} {:<8} {:<28} {:<28}\n", std::string(sandbox_json.at("sandboxID").as_string()),
                  std::string(sandbox_json.at("templateID").as_string()),
+                 std::string(sandbox_json.at("state").as_string()),
                  std::string(sandbox_json.at("startedAt").as_string()),
                  std::string(sandbox_json.at("endAt").as_string()));
     }
@@ -146,6 +147,31 @@ void add_sandbox_command(CLI::App& app) {
       std::exit(1);
     }
     std::exit(status);
+  });
+
+  CLI::App* pause = sandbox->add_subcommand(
+      "pause",
+      "pause a sandbox: its processes frozen with their memory until it is resumed (no timeout meanwhile)");
+  pause->add_option("id", *id, "sandbox id")->required();
+  pause->callback([connection, id]() {
+    HttpCall call = base_call(*connection, "POST", "/sandboxes/" + *id + "/pause");
+    call.body = "{}";
+    checked(call, 204);
+    fmt::print("paused {}\n", *id);
+    std::exit(0);
+  });
+
+  CLI::App* resume = sandbox->add_subcommand("resume", "resume a paused sandbox for --timeout seconds");
+  resume->add_option("id", *id, "sandbox id")->required();
+  resume->add_option("--timeout", *timeout, "lifetime from now in seconds")->capture_default_str();
+  resume->callback([connection, id, timeout]() {
+    HttpCall call = base_call(*connection, "POST", "/sandboxes/" + *id + "/resume");
+    json::object body;
+    body["timeout"] = *timeout;
+    call.body = json::serialize(body);
+    checked(call, 201);
+    fmt::print("resumed {}\n", *id);
+    std::exit(0);
   });
 
   CLI::App* kill = sandbox->add_subcommand("kill", "kill a sandbox");

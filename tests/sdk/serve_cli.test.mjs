@@ -1,4 +1,4 @@
-// `cellblock sandbox create|ls|exec|kill` and `cellblock keys` against a running `cellblock serve`.
+// `cellblock sandbox create|ls|exec|pause|resume|kill` and `cellblock keys` against a running `cellblock serve`.
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -33,7 +33,7 @@ test('create, ls, exec, kill', async () => {
   assert.match(id, /^[a-z0-9]{20}$/);
 
   const { stdout: listing } = await cli(['ls']);
-  assert.match(listing, new RegExp(`^${id}\\s+code-interpreter`, 'm'));
+  assert.match(listing, new RegExp(`^${id}\\s+code-interpreter\\s+running`, 'm'));
 
   const { stdout: printed } = await cli(['exec', id, 'print("hello from", 6 * 7)\n21 * 2']);
   assert.equal(printed, 'hello from 42\n42\n');
@@ -46,6 +46,17 @@ test('create, ls, exec, kill', async () => {
     assert.match(error.stderr, /ZeroDivisionError/);
     return true;
   });
+
+  await cli(['exec', id, 'kept = "across the pause"']);
+  assert.equal((await cli(['pause', id])).stdout.trim(), `paused ${id}`);
+  assert.match((await cli(['ls'])).stdout, new RegExp(`^${id}\\s+code-interpreter\\s+paused`, 'm'));
+  await assert.rejects(cli(['pause', id]), (error) => {
+    assert.match(error.stderr, /409/);
+    assert.match(error.stderr, /already paused/);
+    return true;
+  });
+  assert.equal((await cli(['resume', id, '--timeout', '60'])).stdout.trim(), `resumed ${id}`);
+  assert.equal((await cli(['exec', id, 'kept'])).stdout, 'across the pause\n');
 
   const { stdout: killed } = await cli(['kill', id]);
   assert.equal(killed.trim(), `killed ${id}`);
