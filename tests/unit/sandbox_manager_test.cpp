@@ -200,6 +200,12 @@ class SandboxManagerTest : public ::testing::Test {
       io_.run_one_for(std::chrono::milliseconds(10));
     ASSERT_TRUE(done());
   }
+  template <class T>
+  static bool all_ready(std::vector<std::future<T>>& futures) {
+    return std::all_of(futures.begin(), futures.end(), [](auto& f) {
+      return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+    });
+  }
   void wait_for_pool(std::size_t ready) {
     run_until([&] { return manager_->warm_count() >= ready; });
   }
@@ -265,11 +271,7 @@ TEST_F(SandboxManagerTest, ConcurrentCreatesNeverOvershootTheCapacity) {
     command.template_id = "base";
     creates.push_back(asio::co_spawn(io_, manager_->create(command), asio::use_future));
   }
-  run_until([&] {
-    return std::all_of(creates.begin(), creates.end(), [](auto& f) {
-      return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
-    });
-  });
+  run_until([&] { return all_ready(creates); });
   int created = 0, refused = 0;
   for (auto& future : creates) {
     auto result = future.get();
@@ -297,11 +299,7 @@ TEST_F(SandboxManagerTest, ABurstAgainstASmallPoolCountsEverySandboxOnce) {
     command.template_id = "base";
     creates.push_back(asio::co_spawn(io_, manager_->create(command), asio::use_future));
   }
-  run_until([&] {
-    return std::all_of(creates.begin(), creates.end(), [](auto& f) {
-      return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
-    });
-  });
+  run_until([&] { return all_ready(creates); });
   for (auto& future : creates) {
     auto record = future.get();
     EXPECT_TRUE(record) << record.error().message;
@@ -326,11 +324,7 @@ TEST_F(SandboxManagerTest, ABurstBeyondThePoolIsServedInArrivalOrder) {
   EXPECT_EQ(runtime_.starts, 2) << "boots are admitted two at a time";
   runtime_.hold_boots = false;
   runtime_.release_held();
-  run_until([&] {
-    return std::all_of(creates.begin(), creates.end(), [](auto& f) {
-      return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
-    });
-  });
+  run_until([&] { return all_ready(creates); });
   std::vector<std::int64_t> started;
   for (int i = 0; i < 6; ++i) {
     auto record = creates[i].get();
