@@ -158,8 +158,6 @@ class Gate {
     ++inside_;
     return std::optional<Pass>(std::in_place, this);
   }
-  bool closed() const { return closed_; }
-  std::size_t inside() const { return inside_; }
   asio::awaitable<void> close() {
     closed_ = true;
     if (inside_ == 0) drained_.set();

@@ -50,7 +50,6 @@ class Booter {
   // Ends the boots in flight (they destroy what they started) and waits for them.
   asio::awaitable<void> stop();
 
-  const BootSettings& settings() const { return settings_; }
   std::string log_file(const std::string& id) const;
 
  private:

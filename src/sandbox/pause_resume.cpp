@@ -163,6 +163,10 @@ asio::awaitable<Result<Route>> SandboxManager::wake(const std::string& id,
   if (!sandbox || (*sandbox)->phase == Phase::kKilling || (*sandbox)->phase == Phase::kKilled)
     co_return unavailable();
   if ((*sandbox)->phase != Phase::kRunning && !(*sandbox)->lifecycle.auto_resume) co_return unavailable();
+  // E2B's answer while a pause is under way; traffic during a resume waits for it and goes through.
+  if ((*sandbox)->phase == Phase::kPausing) {
+    co_return fail(ErrorCode::kConflict, "The sandbox is still transitioning. Try again in a moment.");
+  }
   auto guard = co_await (*sandbox)->lock.lock();
   switch ((*sandbox)->phase) {
     case Phase::kRunning:

@@ -50,8 +50,6 @@ class WarmPool {
   asio::awaitable<void> stop();
 
   std::size_t ready_count() const { return ready_.size(); }
-  std::size_t booting_count() const { return in_flight_; }
-  std::size_t waiting_count() const { return waiters_.size(); }
 
  private:
   struct Waiter {
