@@ -4,19 +4,14 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/json.hpp>
 
-#include "app/handler_json.h"
-#include "chat/stream_json.h"
 
 namespace cellblock::app {
 
-namespace json = boost::json;
 
 namespace {
 
 constexpr std::string_view kHome = "/home/user";
-constexpr std::size_t kReplyLimit = 64 * 1024;
 
 }  // namespace
 
@@ -62,44 +57,18 @@ asio::awaitable<void> ChatKernels::remove(const std::string& chat_id) {
 }
 
 asio::awaitable<Result<std::string>> ChatKernels::create(const SandboxAccess& access) {
-  http::ClientRequest call =
-      UserSandboxes::agent_request(access, "POST", "/contexts", agent_protocol::kInterpreterPort);
-  call.headers.add("Content-Type", "application/json");
-  json::object body{{"language", "python"}, {"cwd", kHome}};
-  call.body = json::serialize(body);
-  http::ClientOptions options = UserSandboxes::agent_options(access);
-  options.idle_timeout = std::chrono::seconds(60);  // a kernel starts in about a second
-  auto response = co_await http::fetch(std::move(call), options);
-  if (!response) co_return tl::unexpected(response.error());
-  auto text = co_await (*response)->read_all(kReplyLimit);
-  if (!text) co_return tl::unexpected(text.error());
-  if ((*response)->status() != 200) {
-    co_return fail(ErrorCode::kUnavailable, "the sandbox could not start a kernel (HTTP " +
-                                                std::to_string((*response)->status()) + "): " + *text);
-  }
-  auto reply = chat::parse_data_object(*text);
-  std::string_view id = reply ? string_member(*reply, "id") : std::string_view();
-  if (id.empty())
-    co_return fail(ErrorCode::kInternal, "the sandbox answered a new kernel without an id: " + *text);
-  co_return std::string(id);
+  // g++ 12: every argument a named local, no temporaries inside the co_await expression.
+  sandbox::AgentEndpoint endpoint = access.route.endpoint();
+  std::string language = "python";
+  std::string cwd(kHome);
+  co_return co_await sandbox::create_context(std::move(endpoint), std::move(language), std::move(cwd));
 }
 
 asio::awaitable<void> ChatKernels::shut_down(const SandboxAccess& access, const std::string& context_id) {
-  http::ClientRequest call = UserSandboxes::agent_request(access, "DELETE", "/contexts/" + context_id,
-                                                          agent_protocol::kInterpreterPort);
-  auto response = co_await http::fetch(std::move(call), UserSandboxes::agent_options(access));
-  if (response) {
-    auto drained = co_await (*response)->read_all(kReplyLimit);
-    (void)drained;
+  sandbox::AgentEndpoint endpoint = access.route.endpoint();
+  if (Status gone = co_await sandbox::delete_context(std::move(endpoint), context_id); !gone) {
+    spdlog::warn("sandbox {}: cannot shut kernel {} down: {}", access.id, context_id, gone.error().message);
   }
-  std::string problem;
-  if (!response) {
-    problem = response.error().message;
-  } else if ((*response)->status() != 200 && (*response)->status() != 404) {
-    problem = "HTTP " + std::to_string((*response)->status());
-  }
-  if (!problem.empty())
-    spdlog::warn("sandbox {}: cannot shut kernel {} down: {}", access.id, context_id, problem);
 }
 
 asio::awaitable<void> ChatKernels::evict_beyond_limit(SandboxAccess access) {

@@ -69,19 +69,6 @@ std::int64_t size_of(const json::object& entry) {
   return 0;
 }
 
-// The agent's error (`{"code","message"}` as Connect or E2B JSON) as ours.
-Error agent_error(int status, std::string_view body) {
-  std::string message = "the sandbox answered HTTP " + std::to_string(status);
-  if (auto parsed = chat::parse_data_object(body)) {
-    if (std::string_view text = string_field(*parsed, "message"); !text.empty()) message = text;
-  }
-  ErrorCode code = status == 404   ? ErrorCode::kNotFound
-                   : status == 400 ? ErrorCode::kInvalidArgument
-                   : status == 507 ? ErrorCode::kNotEnoughSpace
-                                   : ErrorCode::kUnavailable;
-  return Error{code, std::move(message)};
-}
-
 // A checked path in the user's sandbox (created on demand).
 struct SandboxFile {
   std::string path;
@@ -200,7 +187,7 @@ asio::awaitable<void> FileRoutes::list_files(const Principal& who, const http::R
     co_return;
   }
   if ((*response)->status() != 200) {
-    co_await writer.send(http::error_response(agent_error((*response)->status(), *text)));
+    co_await writer.send(http::error_response(sandbox::agent_error((*response)->status(), *text)));
     co_return;
   }
   json::object answer{{"path", file->path}, {"entries", listed_entries(*text)}};
@@ -256,7 +243,7 @@ asio::awaitable<void> FileRoutes::download_file(const Principal& who, const http
   if ((*response)->status() != 200) {
     auto text = co_await (*response)->read_all(64 * 1024);
     std::string detail = text ? *text : std::string();
-    co_await writer.send(http::error_response(agent_error((*response)->status(), detail)));
+    co_await writer.send(http::error_response(sandbox::agent_error((*response)->status(), detail)));
     co_return;
   }
   http::Headers headers = attachment_headers(file->path);

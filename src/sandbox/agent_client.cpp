@@ -3,12 +3,15 @@
 #include <boost/json.hpp>
 
 #include "common/agent_protocol.h"
+#include "common/json_fields.h"
 
 namespace cellblock::sandbox {
 namespace {
 
 namespace json = boost::json;
 constexpr auto kControlTimeout = std::chrono::seconds(10);
+constexpr std::size_t kReplyLimit = 64 * 1024;
+constexpr auto kKernelStartTimeout = std::chrono::seconds(60);  // a kernel starts in about a second
 
 boost::asio::awaitable<Status> post_init(AgentEndpoint endpoint, json::object body) {
   http::ClientRequest request =
@@ -31,6 +34,56 @@ json::value deadline_json(std::optional<std::int64_t> deadline_ms) {
 }
 
 }  // namespace
+
+Error agent_error(int status, std::string_view body) {
+  std::string message = "the sandbox answered HTTP " + std::to_string(status);
+  boost::system::error_code ec;
+  json::value parsed = json::parse(body, ec);
+  if (!ec && parsed.is_object()) {
+    if (std::string_view text = string_field(parsed.as_object(), "message"); !text.empty()) message = text;
+  }
+  ErrorCode code = status == 404   ? ErrorCode::kNotFound
+                   : status == 400 ? ErrorCode::kInvalidArgument
+                   : status == 401 ? ErrorCode::kUnauthenticated
+                   : status == 507 ? ErrorCode::kNotEnoughSpace
+                                   : ErrorCode::kUnavailable;
+  return Error{code, std::move(message)};
+}
+
+boost::asio::awaitable<Result<std::string>> create_context(AgentEndpoint endpoint, std::string language,
+                                                           std::string cwd) {
+  http::ClientRequest call = agent_request(endpoint, "POST", "/contexts", agent_protocol::kInterpreterPort);
+  call.headers.add("Content-Type", "application/json");
+  json::object body;
+  body["language"] = std::move(language);
+  body["cwd"] = std::move(cwd);
+  call.body = json::serialize(body);
+  auto response = co_await http::fetch(std::move(call), agent_options(endpoint, kKernelStartTimeout));
+  if (!response) co_return tl::unexpected(response.error());
+  auto text = co_await (*response)->read_all(kReplyLimit);
+  if (!text) co_return tl::unexpected(text.error());
+  if ((*response)->status() != 200) {
+    Error error = agent_error((*response)->status(), *text);
+    co_return fail(error.code, "the sandbox could not start a kernel: " + error.message);
+  }
+  boost::system::error_code ec;
+  json::value reply = json::parse(*text, ec);
+  std::string_view id = !ec && reply.is_object() ? string_field(reply.as_object(), "id") : std::string_view();
+  if (id.empty())
+    co_return fail(ErrorCode::kInternal, "the sandbox answered a new kernel without an id: " + *text);
+  co_return std::string(id);
+}
+
+boost::asio::awaitable<Status> delete_context(AgentEndpoint endpoint, std::string context_id) {
+  http::ClientRequest call =
+      agent_request(endpoint, "DELETE", "/contexts/" + context_id, agent_protocol::kInterpreterPort);
+  auto response = co_await http::fetch(std::move(call), agent_options(endpoint, kControlTimeout));
+  if (!response) co_return tl::unexpected(response.error());
+  auto text = co_await (*response)->read_all(kReplyLimit);
+  const int status = (*response)->status();
+  if (status == 200 || status == 204 || status == 404) co_return Status{};
+  co_return tl::unexpected(agent_error(status, text ? *text : std::string()));
+}
 
 http::ClientRequest agent_request(const AgentEndpoint& endpoint, std::string method, std::string target,
                                   int port) {

@@ -30,6 +30,16 @@ http::ClientRequest agent_request(const AgentEndpoint& endpoint, std::string met
 http::ClientOptions agent_options(const AgentEndpoint& endpoint,
                                   std::chrono::milliseconds idle_timeout = std::chrono::hours(24));
 
+// An agent's non-2xx answer (E2B's `{"code","message"}` or a Connect error) as an error value: its message,
+// and the code its status means. The one mapping back from the agent's statuses.
+Error agent_error(int status, std::string_view body);
+
+// The code interpreter's contexts of a running sandbox (POST /contexts, DELETE /contexts/{id}).
+boost::asio::awaitable<Result<std::string>> create_context(AgentEndpoint endpoint, std::string language,
+                                                           std::string cwd);
+// An unknown context is already gone: that is success.
+boost::asio::awaitable<Status> delete_context(AgentEndpoint endpoint, std::string context_id);
+
 struct ClaimRequest {
   std::map<std::string, std::string> env_vars;
   std::string access_token;                 // the sandbox's new envd token
