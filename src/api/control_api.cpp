@@ -22,6 +22,15 @@ Response no_content() {
   return response;
 }
 
+// Reads the whole body (at most kMaxBody) and parses it with one of control_requests.h's parsers.
+template <class Parsed>
+asio::awaitable<Result<Parsed>> read_parsed(http::BodyReader& body,
+                                            Result<Parsed> (*parse)(std::string_view)) {
+  auto text = co_await body.read_all(kMaxBody);
+  if (!text) co_return tl::unexpected(text.error());
+  co_return parse(*text);
+}
+
 std::string_view raw_path(const http::Request& request) {
   std::string_view target = request.target;
   return target.substr(0, target.find('?'));
@@ -112,9 +121,7 @@ asio::awaitable<Result<Response>> ControlApi::create(http::BodyReader& body, boo
 }
 
 asio::awaitable<Result<Response>> ControlApi::connect(const std::string& id, http::BodyReader& body) {
-  auto text = co_await body.read_all(kMaxBody);
-  if (!text) co_return tl::unexpected(text.error());
-  auto request = parse_connect(*text);
+  auto request = co_await read_parsed(body, &parse_connect);
   if (!request) co_return tl::unexpected(request.error());
   auto outcome = co_await sandboxes_.connect(id, request->timeout_seconds, request->keep_memory);
   if (!outcome) co_return tl::unexpected(outcome.error());
@@ -122,9 +129,7 @@ asio::awaitable<Result<Response>> ControlApi::connect(const std::string& id, htt
 }
 
 asio::awaitable<Result<Response>> ControlApi::resume(const std::string& id, http::BodyReader& body) {
-  auto text = co_await body.read_all(kMaxBody);
-  if (!text) co_return tl::unexpected(text.error());
-  auto request = parse_connect(*text);
+  auto request = co_await read_parsed(body, &parse_connect);
   if (!request) co_return tl::unexpected(request.error());
   auto record = co_await sandboxes_.resume(id, request->timeout_seconds);
   if (!record) co_return tl::unexpected(record.error());
@@ -132,9 +137,7 @@ asio::awaitable<Result<Response>> ControlApi::resume(const std::string& id, http
 }
 
 asio::awaitable<Result<Response>> ControlApi::pause(const std::string& id, http::BodyReader& body) {
-  auto text = co_await body.read_all(kMaxBody);
-  if (!text) co_return tl::unexpected(text.error());
-  auto request = parse_pause(*text);
+  auto request = co_await read_parsed(body, &parse_pause);
   if (!request) co_return tl::unexpected(request.error());
   if (Status paused = co_await sandboxes_.pause(id, request->keep_memory); !paused) {
     co_return tl::unexpected(paused.error());
@@ -143,9 +146,7 @@ asio::awaitable<Result<Response>> ControlApi::pause(const std::string& id, http:
 }
 
 asio::awaitable<Result<Response>> ControlApi::set_timeout(const std::string& id, http::BodyReader& body) {
-  auto text = co_await body.read_all(kMaxBody);
-  if (!text) co_return tl::unexpected(text.error());
-  auto seconds = parse_set_timeout(*text);
+  auto seconds = co_await read_parsed(body, &parse_set_timeout);
   if (!seconds) co_return tl::unexpected(seconds.error());
   if (Status set = co_await sandboxes_.set_timeout(id, *seconds); !set) co_return tl::unexpected(set.error());
   co_return no_content();

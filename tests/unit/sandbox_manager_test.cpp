@@ -200,6 +200,17 @@ class SandboxManagerTest : public ::testing::Test {
       io_.run_one_for(std::chrono::milliseconds(10));
     ASSERT_TRUE(done());
   }
+  // `count` creates started at once, each tagged with its index when asked.
+  std::vector<std::future<Result<store::SandboxRecord>>> start_creates(int count, bool tagged = false) {
+    std::vector<std::future<Result<store::SandboxRecord>>> creates;
+    for (int i = 0; i < count; ++i) {
+      CreateCommand command;
+      command.template_id = "base";
+      if (tagged) command.metadata = {{"n", std::to_string(i)}};
+      creates.push_back(asio::co_spawn(io_, manager_->create(command), asio::use_future));
+    }
+    return creates;
+  }
   template <class T>
   static bool all_ready(std::vector<std::future<T>>& futures) {
     return std::all_of(futures.begin(), futures.end(), [](auto& f) {
@@ -265,12 +276,7 @@ TEST_F(SandboxManagerTest, UnknownTemplateAndBadTimeoutAreInvalidArguments) {
 
 TEST_F(SandboxManagerTest, ConcurrentCreatesNeverOvershootTheCapacity) {
   start_manager(0, 5);
-  std::vector<std::future<Result<store::SandboxRecord>>> creates;
-  for (int i = 0; i < 100; ++i) {
-    CreateCommand command;
-    command.template_id = "base";
-    creates.push_back(asio::co_spawn(io_, manager_->create(command), asio::use_future));
-  }
+  auto creates = start_creates(100);
   run_until([&] { return all_ready(creates); });
   int created = 0, refused = 0;
   for (auto& future : creates) {
@@ -293,12 +299,7 @@ TEST_F(SandboxManagerTest, ABurstAgainstASmallPoolCountsEverySandboxOnce) {
   // not keep a slot of its own besides the create's.
   start_manager(2, 10);
   wait_for_pool(2);
-  std::vector<std::future<Result<store::SandboxRecord>>> creates;
-  for (int i = 0; i < 8; ++i) {
-    CreateCommand command;
-    command.template_id = "base";
-    creates.push_back(asio::co_spawn(io_, manager_->create(command), asio::use_future));
-  }
+  auto creates = start_creates(8);
   run_until([&] { return all_ready(creates); });
   for (auto& future : creates) {
     auto record = future.get();
@@ -311,14 +312,7 @@ TEST_F(SandboxManagerTest, ABurstAgainstASmallPoolCountsEverySandboxOnce) {
 TEST_F(SandboxManagerTest, ABurstBeyondThePoolIsServedInArrivalOrder) {
   start_manager(0);
   runtime_.hold_boots = true;
-  std::vector<std::future<Result<store::SandboxRecord>>> creates;
-  std::vector<int> finished;
-  for (int i = 0; i < 6; ++i) {
-    CreateCommand command;
-    command.template_id = "base";
-    command.metadata = {{"n", std::to_string(i)}};
-    creates.push_back(asio::co_spawn(io_, manager_->create(command), asio::use_future));
-  }
+  auto creates = start_creates(6, /*tagged=*/true);
   run_until([&] { return runtime_.starts == 2; });
   run(sleep_for(std::chrono::milliseconds(100)));
   EXPECT_EQ(runtime_.starts, 2) << "boots are admitted two at a time";
