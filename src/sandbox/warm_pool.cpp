@@ -107,6 +107,7 @@ std::optional<runtime::SandboxHandle> WarmPool::deliver(Result<runtime::SandboxH
     waiters_.pop_front();
   }
   std::optional<runtime::SandboxHandle> unwanted;
+  if (booted) failures_ = 0;
   if (!booted) {
     if (!stopping_ && booted.error().code != ErrorCode::kUnavailable) {
       spdlog::error("booting a {} sandbox: {}", entry_.info.name, booted.error().message);
@@ -115,11 +116,10 @@ std::optional<runtime::SandboxHandle> WarmPool::deliver(Result<runtime::SandboxH
     if (waiter) waiter->result = tl::unexpected(booted.error());
   } else if (stopping_) {
     unwanted = *booted;
+    if (waiter) waiter->result = fail(ErrorCode::kUnavailable, "the server is stopping");
   } else if (waiter) {
-    failures_ = 0;
     waiter->result = WarmSandbox{*booted, std::move(waiter->slot)};
   } else {
-    failures_ = 0;
     // A pool boot: its slot is one of those kept for the boots beyond the waiting creates.
     std::optional<Capacity::Slot> slot;
     if (!boot_slots_.empty()) {
