@@ -17,7 +17,7 @@ struct Limits {
   std::uint64_t memory_bytes = 1ULL << 30;  // RAM (+swap where the host accounts it); tmpfs pages count too
   std::uint32_t pids = 512;                 // processes + threads
   double cpus = 2.0;                        // CPU quota in cores
-  std::uint64_t disk_bytes = 2ULL << 30;    // size of the writable layer (and of /tmp)
+  std::uint64_t disk_bytes = 2ULL << 30;    // size of the writable layer (/tmp included)
 };
 
 struct BindMount {

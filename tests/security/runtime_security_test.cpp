@@ -235,11 +235,16 @@ TEST_F(SandboxSecurityTest, ForkBombIsContainedByPidsMax) {
   EXPECT_FALSE(lab_->runtime().alive(bomb));
 }
 
+long long bytes_written(const std::string& fill_result) {
+  return std::stoll(fill_result.substr(fill_result.find('=') + 1));
+}
+
 TEST_F(SandboxSecurityTest, DiskQuotaStopsWritesWithEnospc) {
+  // /tmp is part of the writable layer: one quota for everything the sandbox writes.
   fs::path out;
   auto spec = probe_spec(
-      "/probe fill /big > /out/fill; /probe fill /tmp/big > /out/fill-tmp; "
-      "echo done > /out/done; exec sleep 1000",
+      "/probe fill /big > /out/fill; /probe fill /tmp/more > /out/fill-tmp-full; rm /big /tmp/more; "
+      "/probe fill /tmp/big > /out/fill-tmp; echo done > /out/done; exec sleep 1000",
       &out);
   spec.limits.disk_bytes = 16ULL << 20;
   start(spec);
@@ -247,10 +252,12 @@ TEST_F(SandboxSecurityTest, DiskQuotaStopsWritesWithEnospc) {
   for (const char* name : {"fill", "fill-tmp"}) {
     std::string result = read_text(out / name);
     EXPECT_NE(result.find("errno=ENOSPC"), std::string::npos) << result;
-    long long written = std::stoll(result.substr(result.find('=') + 1));
-    EXPECT_GT(written, 12LL << 20) << result;
-    EXPECT_LE(written, 16LL << 20) << result;
+    EXPECT_GT(bytes_written(result), 12LL << 20) << result;
+    EXPECT_LE(bytes_written(result), 16LL << 20) << result;
   }
+  std::string full = read_text(out / "fill-tmp-full");
+  EXPECT_NE(full.find("errno=ENOSPC"), std::string::npos) << full;
+  EXPECT_LT(bytes_written(full), 1LL << 20) << full;
 }
 
 }  // namespace

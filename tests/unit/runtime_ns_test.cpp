@@ -137,6 +137,29 @@ TEST_F(NsRuntimeTest, ReportsUsage) {
   EXPECT_GT(usage->cpu_ns, 0u);
 }
 
+TEST_F(NsRuntimeTest, TmpIsAStickyDirectoryOfTheWritableLayer) {
+  // A template whose /tmp lost its mode still gives the sandbox a sticky world-writable /tmp.
+  fs::permissions(lab_->rootfs() / "tmp", fs::perms(0755));
+  fs::path out;
+  auto handle =
+      lab_->start(lab_->spec("stat -c %a /tmp > /out/mode; cat /proc/self/mountinfo > /out/mountinfo; "
+                             "echo kept > /tmp/file; echo done > /out/done; exec sleep 1000",
+                             &out));
+  ASSERT_TRUE(handle) << handle.error().message;
+  ASSERT_TRUE(wait_for_file(out / "done"));
+  EXPECT_EQ(trim(read_text(out / "mode")), "1777");
+  // No mount of its own: /tmp is a directory of the overlay root, on the one disk quota.
+  std::istringstream mounts(read_text(out / "mountinfo"));
+  for (std::string line; std::getline(mounts, line);) {
+    std::istringstream fields(line);
+    std::string id, parent, device, root, mount_point;
+    fields >> id >> parent >> device >> root >> mount_point;
+    EXPECT_NE(mount_point, "/tmp") << line;
+  }
+  // The mode was fixed in the writable layer, not in the template.
+  EXPECT_EQ(fs::status(lab_->rootfs() / "tmp").permissions(), fs::perms(0755));
+}
+
 TEST_F(NsRuntimeTest, MissingRootfsIsAClearError) {
   auto spec = lab_->spec("true");
   spec.rootfs = (lab_->base() / "no-such-template").string();

@@ -22,7 +22,7 @@ StepResult contain(const ContainPlan& plan) {
   if (auto r = mount_binds(plan.mounts, root_fd); !r) return r;
   if (auto r = mount_proc(root_fd); !r) return r;
   if (auto r = mount_dev(plan.mounts, root_fd); !r) return r;
-  if (auto r = mount_tmp(plan.mounts, root_fd); !r) return r;
+  if (auto r = prepare_tmp(root_fd); !r) return r;
   if (auto r = pivot_into(root_fd); !r) return r;
   // 7-8: network and name.
   if (auto r = bring_up_loopback(); !r) return r;

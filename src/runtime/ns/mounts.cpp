@@ -200,7 +200,6 @@ Result<MountPlan> prepare_mounts(const SandboxSpec& spec) {
   plan.disk_options = "size=" + std::to_string(spec.limits.disk_bytes) + ",mode=0755";
   plan.overlay_options =
       "lowerdir=" + spec.rootfs + ",upperdir=" + plan.upper_dir + ",workdir=" + plan.work_dir + ",userxattr";
-  plan.tmp_options = "size=" + std::to_string(spec.limits.disk_bytes) + ",mode=1777";
   plan.shm_options = "size=" + std::to_string(std::min(spec.limits.disk_bytes, kShmMaxBytes)) + ",mode=1777";
   for (const auto& bind : spec.binds) {
     auto planned = plan_bind(bind);
@@ -313,9 +312,28 @@ StepResult mount_dev(const MountPlan& plan, int root_fd) {
   return step_ok();
 }
 
-StepResult mount_tmp(const MountPlan& plan, int root_fd) {
-  return mount_fresh(ContainStep::kTmp, root_fd, "tmp", "tmpfs", MS_NOSUID | MS_NODEV,
-                     plan.tmp_options.c_str());
+StepResult prepare_tmp(int root_fd) {
+  // Templates ship /tmp as 1777; one without it, or with another mode (a saved layer of a sandbox that
+  // chmod'ed it), still gets the sticky world-writable /tmp that programs expect. A correct /tmp is left
+  // untouched, so it is not copied up into the writable layer.
+  int fd = open_or_create_in_root(root_fd, "tmp", true);
+  if (fd < 0) return step_failed(ContainStep::kTmp, errno, "tmp");
+  struct stat st {};
+  int rc = ::fstat(fd, &st);
+  int saved = errno;
+  if (rc == 0 && !S_ISDIR(st.st_mode)) {
+    rc = -1;
+    saved = ENOTDIR;
+  }
+  if (rc == 0 && (st.st_mode & 07777) != 01777) {
+    char path[32];
+    fd_path(path, fd);
+    rc = ::chmod(path, 01777);
+    saved = errno;
+  }
+  ::close(fd);
+  if (rc != 0) return step_failed(ContainStep::kTmp, saved, "tmp");
+  return step_ok();
 }
 
 StepResult pivot_into(int root_fd) {

@@ -1,8 +1,9 @@
 #pragma once
 // Mount namespace: a tmpfs (the disk quota) holding the overlay's upper and work dirs, the overlay root over
-// the template rootfs, bind mounts, /proc, a minimal /dev, /tmp, then pivot_root. All of it lives only in the
-// sandbox's own mount namespace: the host sees empty directories under sandbox_dir, so there is nothing to
-// unmount on the host afterwards.
+// the template rootfs, bind mounts, /proc, a minimal /dev, then pivot_root. /tmp is no mount of its own: it
+// is a directory of the overlay, so what the sandbox writes there counts against the one disk quota and
+// belongs to the writable layer. All of it lives only in the sandbox's own mount namespace: the host sees
+// empty directories under sandbox_dir, so there is nothing to unmount on the host afterwards.
 //
 // Every mount target inside the new root is resolved with openat2(RESOLVE_IN_ROOT) and mounted through
 // /proc/self/fd/N, so a symlink planted in a template (e.g. /opt -> /etc) cannot redirect a mount onto the
@@ -33,7 +34,6 @@ struct MountPlan {
   std::string root_dir;  // <sandbox_dir>/root: mount point of the overlay, the sandbox's "/"
   std::string overlay_options;
   std::vector<PlannedBind> binds;  // spec.binds + <sandbox_dir>/run -> /run/cellblock
-  std::string tmp_options;
   std::string shm_options;
 };
 
@@ -49,7 +49,7 @@ StepResult open_new_root(const MountPlan& plan, int& root_fd);
 StepResult mount_binds(const MountPlan& plan, int root_fd);
 StepResult mount_proc(int root_fd);
 StepResult mount_dev(const MountPlan& plan, int root_fd);
-StepResult mount_tmp(const MountPlan& plan, int root_fd);
+StepResult prepare_tmp(int root_fd);
 StepResult pivot_into(int root_fd);
 
 }  // namespace cellblock::runtime::ns

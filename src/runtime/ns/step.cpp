@@ -64,7 +64,9 @@ StepText step_text(ContainStep step) {
     case ContainStep::kDev:
       return {"building /dev", "the host needs /dev/null, zero, full, random, urandom, tty and devpts"};
     case ContainStep::kTmp:
-      return {"mounting /tmp", "check limits.disk_bytes"};
+      return {"making /tmp a sticky world-writable directory (mode 1777) in the writable layer",
+              "the template's /tmp must be a directory (or missing) owned by the sandbox's root: "
+              "shift_ownership the template"};
     case ContainStep::kPivotRoot:
       return {"pivoting into the new root", "the overlay root must be a mount point; this is a runtime bug"};
     case ContainStep::kLoopback:
