@@ -41,6 +41,9 @@ struct SandboxSpec {
   // Host descriptors (> 2) that PID 1 inherits under the same numbers, e.g. the write end of the pipe on
   // which the agent says it is ready. The caller keeps owning its copies.
   std::vector<int> inherited_fds;
+  // Saved writable layers (save_layer) stacked above the rootfs, the uppermost first: the sandbox starts on
+  // the files they hold. Read-only and shared by every sandbox started on them; the caller keeps them.
+  std::vector<std::string> layers;
 };
 
 // Everything needed to find a sandbox again; serialisable (handle_json.h) so the server can re-attach after a

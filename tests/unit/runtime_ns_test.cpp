@@ -2,7 +2,10 @@
 #include "runtime/ns/ns_runtime.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 
 #include <algorithm>
 #include <chrono>
@@ -17,6 +20,7 @@ using testing::read_text;
 using testing::SandboxLab;
 using testing::trim;
 using testing::wait_for_file;
+using testing::write_text;
 namespace fs = std::filesystem;
 
 class NsRuntimeTest : public ::testing::Test {
@@ -45,6 +49,21 @@ std::string status_field(pid_t pid, const std::string& key) {
 
 bool host_mount_mentions(const std::string& path) {
   return read_text("/proc/self/mountinfo").find(path) != std::string::npos;
+}
+
+// Layer entries as overlayfs writes them into an upper layer, owned by the sandbox's root.
+void layer_file(const fs::path& path, const std::string& text) {
+  fs::create_directories(path.parent_path());
+  write_text(path, text);
+  ASSERT_EQ(::chown(path.c_str(), kSandboxIdBase, kSandboxIdBase), 0) << path;
+}
+void layer_whiteout(const fs::path& path) {
+  fs::create_directories(path.parent_path());
+  ASSERT_EQ(::mknod(path.c_str(), S_IFCHR | 0600, ::makedev(0, 0)), 0) << path;
+}
+void layer_opaque_dir(const fs::path& path) {
+  fs::create_directories(path);
+  ASSERT_EQ(::setxattr(path.c_str(), "user.overlay.opaque", "y", 1, 0), 0) << path;
 }
 
 TEST_F(NsRuntimeTest, RunsPid1AsRootOfItsOwnNamespaces) {
@@ -158,6 +177,54 @@ TEST_F(NsRuntimeTest, TmpIsAStickyDirectoryOfTheWritableLayer) {
   }
   // The mode was fixed in the writable layer, not in the template.
   EXPECT_EQ(fs::status(lab_->rootfs() / "tmp").permissions(), fs::perms(0755));
+}
+
+TEST_F(NsRuntimeTest, LayersStackAboveTheRootfsUppermostFirst) {
+  fs::path lower = lab_->base() / ("layer-lower-" + testing::random_sandbox_id());
+  fs::path upper = lab_->base() / ("layer-upper-" + testing::random_sandbox_id());
+  layer_file(lower / "both", "lower\n");
+  layer_file(lower / "lower-only", "lower\n");
+  layer_file(lower / "gone", "lower\n");
+  layer_file(lower / "dir/old", "lower\n");
+  layer_file(upper / "both", "upper\n");
+  layer_whiteout(upper / "gone");
+  layer_opaque_dir(upper / "dir");
+  layer_file(upper / "dir/new", "upper\n");
+  layer_whiteout(upper / "etc/group");  // hides a file of the rootfs itself
+  fs::path out;
+  auto spec = lab_->spec(
+      "cat /both > /out/both; cat /lower-only > /out/lower-only; ls /dir > /out/dir; "
+      "ls -a / > /out/root; ls /etc > /out/etc; echo done > /out/done; exec sleep 1000",
+      &out);
+  spec.layers = {upper.string(), lower.string()};
+  auto handle = lab_->start(spec);
+  ASSERT_TRUE(handle) << handle.error().message;
+  ASSERT_TRUE(wait_for_file(out / "done"));
+  EXPECT_EQ(read_text(out / "both"), "upper\n");
+  EXPECT_EQ(read_text(out / "lower-only"), "lower\n");
+  EXPECT_EQ(read_text(out / "dir"), "new\n");
+  EXPECT_EQ(read_text(out / "root").find("gone"), std::string::npos) << read_text(out / "root");
+  EXPECT_EQ(read_text(out / "etc"), "passwd\n");
+}
+
+TEST_F(NsRuntimeTest, BadLayersAreClearErrors) {
+  fs::path layer = lab_->base() / "layer-with:colon";
+  fs::create_directories(layer);
+  struct Case {
+    std::string layer;
+    ErrorCode code;
+  };
+  for (const auto& bad : {Case{"relative/layer", ErrorCode::kInvalidArgument},
+                          Case{(lab_->base() / "no-such-layer").string(), ErrorCode::kNotFound},
+                          Case{layer.string(), ErrorCode::kInvalidArgument}}) {
+    auto spec = lab_->spec("true");
+    spec.layers = {bad.layer};
+    auto handle = lab_->start(spec);
+    ASSERT_FALSE(handle) << bad.layer;
+    EXPECT_EQ(handle.error().code, bad.code) << handle.error().message;
+    EXPECT_NE(handle.error().message.find(bad.layer), std::string::npos) << handle.error().message;
+    EXPECT_FALSE(fs::exists(spec.sandbox_dir));
+  }
 }
 
 TEST_F(NsRuntimeTest, MissingRootfsIsAClearError) {

@@ -20,6 +20,8 @@ namespace cellblock::runtime::ns {
 namespace {
 
 constexpr std::uint64_t kShmMaxBytes = 64ULL << 20;
+// mount(2) copies at most one page of options.
+constexpr std::size_t kMountOptionsMax = 4096;
 
 bool overlay_safe(const std::string& path) {
   // overlayfs option parsing treats ',' and ':' as separators and '\' as an escape.
@@ -188,6 +190,11 @@ Result<MountPlan> prepare_mounts(const SandboxSpec& spec) {
   if (!overlay_safe(spec.rootfs) || !overlay_safe(spec.sandbox_dir)) {
     return fail(ErrorCode::kInvalidArgument, "rootfs and sandbox_dir must not contain ',', ':' or '\\'");
   }
+  for (const auto& layer : spec.layers) {
+    if (!overlay_safe(layer)) {
+      return fail(ErrorCode::kInvalidArgument, "layer " + layer + " must not contain ',', ':' or '\\'");
+    }
+  }
   if (spec.limits.disk_bytes < (1ULL << 20)) {
     return fail(ErrorCode::kInvalidArgument, "limits.disk_bytes must be at least 1 MiB");
   }
@@ -198,8 +205,19 @@ Result<MountPlan> prepare_mounts(const SandboxSpec& spec) {
   plan.work_dir = plan.disk_dir + "/work";
   plan.root_dir = spec.sandbox_dir + "/root";
   plan.disk_options = "size=" + std::to_string(spec.limits.disk_bytes) + ",mode=0755";
+  // Saved layers keep overlayfs' upper-layer form (whiteouts, opaque directories in user.overlay.*), which
+  // the kernel honours in lower layers too: the uppermost layer first, the template last.
+  std::string lower_dirs;
+  for (const auto& layer : spec.layers) lower_dirs += layer + ":";
+  lower_dirs += spec.rootfs;
   plan.overlay_options =
-      "lowerdir=" + spec.rootfs + ",upperdir=" + plan.upper_dir + ",workdir=" + plan.work_dir + ",userxattr";
+      "lowerdir=" + lower_dirs + ",upperdir=" + plan.upper_dir + ",workdir=" + plan.work_dir + ",userxattr";
+  if (plan.overlay_options.size() >= kMountOptionsMax) {
+    return fail(ErrorCode::kInvalidArgument,
+                "the overlay's options (" + std::to_string(plan.overlay_options.size()) +
+                    " bytes) exceed the kernel's limit of " + std::to_string(kMountOptionsMax) +
+                    ": use fewer layers or shorter paths");
+  }
   plan.shm_options = "size=" + std::to_string(std::min(spec.limits.disk_bytes, kShmMaxBytes)) + ",mode=1777";
   for (const auto& bind : spec.binds) {
     auto planned = plan_bind(bind);

@@ -1,9 +1,10 @@
 #pragma once
 // Mount namespace: a tmpfs (the disk quota) holding the overlay's upper and work dirs, the overlay root over
-// the template rootfs, bind mounts, /proc, a minimal /dev, then pivot_root. /tmp is no mount of its own: it
-// is a directory of the overlay, so what the sandbox writes there counts against the one disk quota and
-// belongs to the writable layer. All of it lives only in the sandbox's own mount namespace: the host sees
-// empty directories under sandbox_dir, so there is nothing to unmount on the host afterwards.
+// the saved layers (SandboxSpec::layers) and the template rootfs, bind mounts, /proc, a minimal /dev, then
+// pivot_root. /tmp is no mount of its own: it is a directory of the overlay, so what the sandbox writes there
+// counts against the one disk quota and belongs to the writable layer. All of it lives only in the sandbox's
+// own mount namespace: the host sees empty directories under sandbox_dir, so there is nothing to unmount on
+// the host afterwards.
 //
 // Every mount target inside the new root is resolved with openat2(RESOLVE_IN_ROOT) and mounted through
 // /proc/self/fd/N, so a symlink planted in a template (e.g. /opt -> /etc) cannot redirect a mount onto the

@@ -64,6 +64,14 @@ Status validate(const SandboxSpec& spec) {
     return fail(ErrorCode::kNotFound,
                 "template rootfs " + spec.rootfs + " is not a directory: build the template");
   }
+  for (const auto& layer : spec.layers) {
+    if (!absolute_and_below_root(layer)) {
+      return fail(ErrorCode::kInvalidArgument, "layer " + layer + " must be an absolute path");
+    }
+    if (::stat(layer.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      return fail(ErrorCode::kNotFound, "layer " + layer + " is not a directory: it must be a saved layer");
+    }
+  }
   if (::lstat(spec.sandbox_dir.c_str(), &st) == 0) {
     return fail(ErrorCode::kAlreadyExists, "sandbox_dir " + spec.sandbox_dir + " already exists");
   }
@@ -90,6 +98,9 @@ Status check_searchable(const std::filesystem::path& path, const std::string& wh
 
 Status check_reachable(const SandboxSpec& spec) {
   if (auto s = check_searchable(spec.rootfs, "template rootfs"); !s) return s;
+  for (const auto& layer : spec.layers) {
+    if (auto s = check_searchable(layer, "layer " + layer); !s) return s;
+  }
   if (auto s = check_searchable(std::filesystem::path(spec.sandbox_dir).parent_path(), "sandbox_dir"); !s)
     return s;
   for (const auto& bind : spec.binds) {

@@ -49,9 +49,10 @@ StepText step_text(ContainStep step) {
           "chmod o+x on each; limits.disk_bytes must be > 0"};
     case ContainStep::kOverlay:
       return {
-          "mounting the overlay root (lower = template rootfs)",
-          "the rootfs must be a plain directory without submounts whose parents are searchable by uid 100000 "
-          "(chmod o+x); the kernel needs overlayfs with the userxattr option (Linux 5.11+)"};
+          "mounting the overlay root (lower = saved layers + template rootfs)",
+          "the rootfs and the layers must be distinct plain directories without submounts whose parents are "
+          "searchable by uid 100000 (chmod o+x); the kernel needs overlayfs with the userxattr option "
+          "(Linux 5.11+)"};
     case ContainStep::kOpenRoot:
       return {"opening the new root", "the overlay mount did not come up; see the overlay step"};
     case ContainStep::kBindMount:
