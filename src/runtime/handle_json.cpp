@@ -1,5 +1,7 @@
 #include "runtime/handle_json.h"
 
+#include <climits>
+
 #include <boost/json.hpp>
 
 namespace cellblock::runtime {
@@ -14,7 +16,8 @@ std::string to_json(const SandboxHandle& handle) {
                       {"pid_start_time", handle.pid_start_time},
                       {"sandbox_dir", handle.sandbox_dir},
                       {"socket_path", handle.socket_path},
-                      {"cgroups", std::move(cgroups)}};
+                      {"cgroups", std::move(cgroups)},
+                      {"disk_fd", handle.disk_fd}};
   return json::serialize(object);
 }
 
@@ -36,6 +39,18 @@ Result<std::uint64_t> unsigned_field(const json::object& object, std::string_vie
   }
   return fail(ErrorCode::kInvalidArgument,
               "sandbox handle: \"" + std::string(key) + "\" must be a non-negative integer");
+}
+
+// Handles recorded before PID 1 kept the writable layer's descriptor have no "disk_fd": -1, none.
+Result<int> optional_fd_field(const json::object& object, std::string_view key) {
+  const json::value* value = object.if_contains(key);
+  if (value == nullptr) return -1;
+  if (value->is_int64() && value->get_int64() >= -1 && value->get_int64() <= INT_MAX) {
+    return static_cast<int>(value->get_int64());
+  }
+  if (value->is_uint64() && value->get_uint64() <= INT_MAX) return static_cast<int>(value->get_uint64());
+  return fail(ErrorCode::kInvalidArgument,
+              "sandbox handle: \"" + std::string(key) + "\" must be a descriptor number or -1");
 }
 
 }  // namespace
@@ -73,6 +88,9 @@ Result<SandboxHandle> handle_from_json(std::string_view text) {
       return fail(ErrorCode::kInvalidArgument, "sandbox handle: cgroup must be a string");
     handle.cgroups.emplace_back(entry.get_string());
   }
+  auto disk_fd = optional_fd_field(object, "disk_fd");
+  if (!disk_fd) return tl::unexpected(disk_fd.error());
+  handle.disk_fd = *disk_fd;
   return handle;
 }
 

@@ -55,6 +55,7 @@ struct SandboxHandle {
   std::string sandbox_dir;
   std::string socket_path;           // host path of /run/cellblock/agent.sock inside
   std::vector<std::string> cgroups;  // cgroup directories holding the sandbox's processes
+  int disk_fd = -1;                  // PID 1's descriptor of the writable layer's file system; -1: none
 };
 
 struct Usage {

@@ -235,6 +235,24 @@ TEST_F(SandboxSecurityTest, ForkBombIsContainedByPidsMax) {
   EXPECT_FALSE(lab_->runtime().alive(bomb));
 }
 
+TEST_F(SandboxSecurityTest, TheWritableLayerDescriptorLeadsOnlyToTheLayer) {
+  // PID 1 keeps the quota tmpfs open for the host; from inside, '..' must not climb out of it to the host's
+  // tree (the tmpfs is cut off when the old root is detached).
+  fs::path out;
+  auto handle = start(lab_->spec(
+      "while [ ! -e /out/fd ]; do sleep 0.01; done; fd=$(cat /out/fd); "
+      "ls -a /proc/1/fd/$fd/ > /out/top; ls -a /proc/1/fd/$fd/../../.. > /out/climb; "
+      "ls -a /proc/1/fd/$fd/upper/../../../../ > /out/climb-upper; echo done > /out/done; exec sleep 1000",
+      &out));
+  ASSERT_GE(handle.disk_fd, 3);
+  write_text(out / "fd", std::to_string(handle.disk_fd));
+  ASSERT_TRUE(wait_for_file(out / "done"));
+  const std::string layer_root = ".\n..\nupper\nwork\n";
+  EXPECT_EQ(read_text(out / "top"), layer_root);
+  EXPECT_EQ(read_text(out / "climb"), layer_root);
+  EXPECT_EQ(read_text(out / "climb-upper"), layer_root);
+}
+
 long long bytes_written(const std::string& fill_result) {
   return std::stoll(fill_result.substr(fill_result.find('=') + 1));
 }

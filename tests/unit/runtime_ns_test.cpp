@@ -1,6 +1,7 @@
 // NsRuntime against real namespaces, cgroups and a busybox root filesystem. Needs root (skipped otherwise).
 #include "runtime/ns/ns_runtime.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -12,6 +13,7 @@
 
 #include "../security/sandbox_test_support.h"
 #include "runtime/handle_json.h"
+#include "runtime/ns/process_start.h"
 
 namespace cellblock::runtime {
 namespace {
@@ -130,6 +132,7 @@ TEST_F(NsRuntimeTest, ReattachesThroughHandleJson) {
   EXPECT_EQ(parsed->pid, handle->pid);
   EXPECT_EQ(parsed->pid_start_time, handle->pid_start_time);
   EXPECT_EQ(parsed->cgroups, handle->cgroups);
+  EXPECT_EQ(parsed->disk_fd, handle->disk_fd);
   EXPECT_TRUE(lab_->runtime().alive(*parsed));
   // A handle whose start time does not match (a recycled pid) is not this sandbox and must not be killed.
   SandboxHandle stale = *parsed;
@@ -225,6 +228,41 @@ TEST_F(NsRuntimeTest, BadLayersAreClearErrors) {
     EXPECT_NE(handle.error().message.find(bad.layer), std::string::npos) << handle.error().message;
     EXPECT_FALSE(fs::exists(spec.sandbox_dir));
   }
+}
+
+TEST(NsRuntimeDiskFd, IsTheLowestNumberNeitherInheritedNorTheReportPipe) {
+  EXPECT_EQ(ns::choose_disk_fd({}, 9), 3);
+  EXPECT_EQ(ns::choose_disk_fd({3}, 4), 5);
+  EXPECT_EQ(ns::choose_disk_fd({4, 3, 7}, 5), 6);
+}
+
+TEST_F(NsRuntimeTest, Pid1KeepsTheWritableLayerReachableFromTheHost) {
+  int ready[2];
+  ASSERT_EQ(::pipe2(ready, O_CLOEXEC), 0);
+  fs::path out;
+  auto spec = lab_->spec("echo inside > /tmp/written; echo ok >&" + std::to_string(ready[1]) +
+                             "; echo done > /out/done; exec sleep 1000",
+                         &out);
+  spec.inherited_fds = {ready[1]};
+  auto handle = lab_->start(spec);
+  ::close(ready[1]);
+  ASSERT_TRUE(handle) << handle.error().message;
+  ASSERT_TRUE(wait_for_file(out / "done"));
+  char answer[3] = {};
+  EXPECT_EQ(::read(ready[0], answer, sizeof answer), 3);  // the inherited descriptor kept its number
+  ::close(ready[0]);
+  EXPECT_GE(handle->disk_fd, 3);
+  EXPECT_NE(handle->disk_fd, ready[1]);
+  fs::path upper =
+      "/proc/" + std::to_string(handle->pid) + "/fd/" + std::to_string(handle->disk_fd) + "/upper";
+  EXPECT_EQ(read_text(upper / "tmp/written"), "inside\n");
+  EXPECT_FALSE(fs::exists(lab_->rootfs() / "tmp/written"));
+  // PID 1 holds it open without close-on-exec: the shell got it across execve.
+  std::string fdinfo =
+      read_text("/proc/" + std::to_string(handle->pid) + "/fdinfo/" + std::to_string(handle->disk_fd));
+  ASSERT_NE(fdinfo.find("flags:"), std::string::npos) << fdinfo;
+  unsigned long flags = std::stoul(fdinfo.substr(fdinfo.find("flags:") + 6), nullptr, 8);
+  EXPECT_EQ(flags & (O_PATH | O_DIRECTORY | O_CLOEXEC), unsigned(O_PATH | O_DIRECTORY)) << fdinfo;
 }
 
 TEST_F(NsRuntimeTest, MissingRootfsIsAClearError) {

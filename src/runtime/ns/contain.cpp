@@ -16,6 +16,8 @@ StepResult contain(const ContainPlan& plan) {
   // 1-6: the file system.
   if (auto r = make_mounts_private(); !r) return r;
   if (auto r = mount_disk_quota(plan.mounts); !r) return r;
+  int disk_fd = -1;
+  if (auto r = open_disk(plan.mounts, disk_fd); !r) return r;
   if (auto r = mount_overlay(plan.mounts); !r) return r;
   int root_fd = -1;
   if (auto r = open_new_root(plan.mounts, root_fd); !r) return r;
@@ -28,7 +30,7 @@ StepResult contain(const ContainPlan& plan) {
   if (auto r = bring_up_loopback(); !r) return r;
   if (auto r = set_hostname(plan.hostname.c_str()); !r) return r;
   // 9-11: the process itself; seccomp last, because it denies mount, pivot_root and unshare used above.
-  if (auto r = prepare_stdio(plan.exec); !r) return r;
+  if (auto r = prepare_stdio(plan.exec, disk_fd); !r) return r;
   if (auto r = reset_signals(); !r) return r;
   if (auto r = apply_landlock_scopes(); !r) return r;
   if (auto r = install_seccomp(*plan.seccomp); !r) return r;

@@ -260,6 +260,24 @@ StepResult mount_disk_quota(const MountPlan& plan) {
   return step_ok();
 }
 
+StepResult open_disk(const MountPlan& plan, int& disk_fd) {
+  // After pivot_root the host cannot reach the upper layer by path any more; through PID 1's descriptor
+  // (/proc/<pid>/fd/<n>) it can, e.g. to save the layer. Inside the sandbox it leads nowhere else: this tmpfs
+  // was mounted in the sandbox's namespace, so pivot_into's detach of the old root cuts it off from the
+  // host's tree ('..' stays at its root).
+  disk_fd = ::open(plan.disk_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (disk_fd < 0) return step_failed(ContainStep::kDiskQuota, errno, plan.disk_dir.c_str());
+  if (disk_fd <= 2) {
+    // The server runs without a standard stream: keep clear of the numbers prepare_stdio fills.
+    int moved = ::fcntl(disk_fd, F_DUPFD_CLOEXEC, 3);
+    int saved = errno;
+    ::close(disk_fd);
+    disk_fd = moved;
+    if (moved < 0) return step_failed(ContainStep::kDiskQuota, saved, plan.disk_dir.c_str());
+  }
+  return step_ok();
+}
+
 StepResult mount_overlay(const MountPlan& plan) {
   if (::mount("overlay", plan.root_dir.c_str(), "overlay", 0, plan.overlay_options.c_str()) != 0) {
     return step_failed(ContainStep::kOverlay, errno, plan.overlay_options.c_str());

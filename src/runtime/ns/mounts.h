@@ -45,6 +45,9 @@ Result<MountPlan> prepare_mounts(const SandboxSpec& spec);
 // Child side, in this order (see contain.cpp).
 StepResult make_mounts_private();
 StepResult mount_disk_quota(const MountPlan& plan);
+// An O_PATH descriptor of the quota tmpfs (upper/ and work/), close-on-exec; prepare_stdio gives it to PID 1
+// under SandboxHandle::disk_fd.
+StepResult open_disk(const MountPlan& plan, int& disk_fd);
 StepResult mount_overlay(const MountPlan& plan);
 StepResult open_new_root(const MountPlan& plan, int& root_fd);
 StepResult mount_binds(const MountPlan& plan, int root_fd);

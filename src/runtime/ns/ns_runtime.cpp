@@ -184,6 +184,7 @@ Result<SandboxHandle> NsRuntime::start(const SandboxSpec& spec) {
   }
   plan.exec.release_fd = pipes->release_read;
   plan.exec.report_fd = pipes->report_write;
+  plan.exec.disk_fd = choose_disk_fd(spec.inherited_fds, pipes->report_write);
   plan.exec.parent_ends[0] = pipes->release_write;
   plan.exec.parent_ends[1] = pipes->report_read;
 
@@ -225,6 +226,7 @@ Result<SandboxHandle> NsRuntime::start(const SandboxSpec& spec) {
   handle.sandbox_dir = spec.sandbox_dir;
   handle.socket_path = spec.sandbox_dir + "/run/agent.sock";
   handle.cgroups = std::move(*groups);
+  handle.disk_fd = plan.exec.disk_fd;
   return handle;
 }
 

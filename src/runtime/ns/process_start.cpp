@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <fstream>
@@ -52,6 +53,15 @@ Result<HandshakePipes> open_handshake_pipes() {
   pipes.report_read = report[0];
   pipes.report_write = report[1];
   return pipes;
+}
+
+int choose_disk_fd(const std::vector<int>& inherited_fds, int report_fd) {
+  int fd = 3;
+  while (fd == report_fd ||
+         std::find(inherited_fds.begin(), inherited_fds.end(), fd) != inherited_fds.end()) {
+    ++fd;
+  }
+  return fd;
 }
 
 Result<pid_t> clone_into_namespaces(std::uint64_t namespaces) {
@@ -150,7 +160,7 @@ StepResult wait_for_release(int release_fd) {
   return step_ok();
 }
 
-StepResult prepare_stdio(const ExecPlan& plan) {
+StepResult prepare_stdio(const ExecPlan& plan, int disk_fd) {
   int null = ::open("/dev/null", O_RDWR);
   if (null < 0) return step_failed(ContainStep::kStdio, errno, "/dev/null");
   int out = plan.stdout_fd >= 0 ? plan.stdout_fd : null;
@@ -164,6 +174,14 @@ StepResult prepare_stdio(const ExecPlan& plan) {
     return step_failed(ContainStep::kStdio, errno, "close_range");
   for (int fd : plan.inherited_fds) {
     if (::fcntl(fd, F_SETFD, 0) != 0) return step_failed(ContainStep::kStdio, errno, "inherited descriptor");
+  }
+  if (disk_fd == plan.disk_fd) {
+    if (::fcntl(disk_fd, F_SETFD, 0) != 0)
+      return step_failed(ContainStep::kStdio, errno, "writable-layer descriptor");
+  } else {
+    if (::dup3(disk_fd, plan.disk_fd, 0) < 0)
+      return step_failed(ContainStep::kStdio, errno, "writable-layer descriptor");
+    ::close(disk_fd);
   }
   return step_ok();
 }

@@ -35,6 +35,7 @@ struct ExecPlan {
   int report_fd = -1;              // child's write end
   int parent_ends[2] = {-1, -1};   // the parent's pipe ends, closed first thing in the child
   std::vector<int> inherited_fds;  // kept open across execve under the same numbers
+  int disk_fd = -1;                // where PID 1 keeps the quota tmpfs open (SandboxHandle::disk_fd)
 };
 
 struct HandshakePipes {
@@ -47,6 +48,10 @@ struct HandshakePipes {
 ExecPlan prepare_exec(const std::vector<std::string>& argv, const std::vector<std::string>& env,
                       int stdout_fd, int stderr_fd);
 Result<HandshakePipes> open_handshake_pipes();
+// The number PID 1 keeps the quota tmpfs under: the lowest above stdio that is neither inherited nor the
+// report pipe's write end (which the child needs until execve). Whatever else the child holds there is a
+// server descriptor that execve would close anyway.
+int choose_disk_fd(const std::vector<int>& inherited_fds, int report_fd);
 // clone3 with `namespaces` (CLONE_NEW* flags): the parent gets the child's pid, the child gets 0.
 Result<pid_t> clone_into_namespaces(std::uint64_t namespaces);
 Status release_child(int release_write_fd);
@@ -62,7 +67,9 @@ bool process_running(pid_t pid, std::uint64_t start_time);
 // Child side.
 void close_parent_ends(const ExecPlan& plan);
 StepResult wait_for_release(int release_fd);
-StepResult prepare_stdio(const ExecPlan& plan);
+// Stdio, and every other descriptor closed at execve except the inherited ones and `disk_fd` (open_disk),
+// which moves to plan.disk_fd.
+StepResult prepare_stdio(const ExecPlan& plan, int disk_fd);
 StepResult reset_signals();
 StepResult exec_pid1(const ExecPlan& plan);
 [[noreturn]] void report_and_exit(int report_fd, const StepResult& failure);
