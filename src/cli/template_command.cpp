@@ -10,7 +10,7 @@
 #include "cli/commands.h"
 #include "cli/paths.h"
 #include "cli/template_build.h"
-#include "template/disk_usage.h"
+#include "common/disk_usage.h"
 #include "template/template_cache.h"
 
 namespace cellblock::cli {
@@ -29,7 +29,7 @@ std::optional<templates::TemplateInfo> read_info(const std::filesystem::path& di
 
 // The size recorded at build time; measured now for templates built before sizes were recorded.
 std::uint64_t size_of(const templates::TemplateInfo& info) {
-  return info.size_bytes != 0 ? info.size_bytes : templates::disk_usage(info.rootfs);
+  return info.size_bytes != 0 ? info.size_bytes : disk_usage(info.rootfs);
 }
 
 }  // namespace
@@ -52,7 +52,7 @@ void add_template_command(CLI::App& app) {
     auto info = build_template(*cache_dir, *name, recipe);
     if (!info) std::exit(1);
     fmt::print("template {} {}: {} ({})\n", info->name, info->cache_hit ? "is up to date" : "built",
-               info->dir.string(), templates::human_size(size_of(*info)));
+               info->dir.string(), human_size(size_of(*info)));
     std::exit(0);
   });
 
@@ -63,8 +63,8 @@ void add_template_command(CLI::App& app) {
     for (const auto& entry : std::filesystem::directory_iterator(*cache_dir, ec)) {
       auto info = read_info(entry.path());
       if (!info) continue;
-      fmt::print("{:<40} {:>10}  {}\n", entry.path().filename().string(),
-                 templates::human_size(size_of(*info)), entry.path().string());
+      fmt::print("{:<40} {:>10}  {}\n", entry.path().filename().string(), human_size(size_of(*info)),
+                 entry.path().string());
     }
     std::exit(0);
   });

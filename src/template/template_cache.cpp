@@ -16,10 +16,10 @@
 
 #include <fmt/format.h>
 
+#include "common/disk_usage.h"
 #include "common/encoding.h"
 #include "template/build_directory.h"
 #include "template/content_hash.h"
-#include "template/disk_usage.h"
 
 namespace cellblock::templates {
 namespace {

@@ -8,7 +8,7 @@
 
 #include <gtest/gtest.h>
 
-#include "template/disk_usage.h"
+#include "common/disk_usage.h"
 
 namespace cellblock::templates {
 namespace {

@@ -1,4 +1,4 @@
-#include "template/disk_usage.h"
+#include "common/disk_usage.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -9,7 +9,7 @@
 
 #include <fmt/format.h>
 
-namespace cellblock::templates {
+namespace cellblock {
 
 namespace fs = std::filesystem;
 
@@ -43,4 +43,4 @@ std::string human_size(std::uint64_t bytes) {
   return fmt::format("{:.1f} {}", value, kUnits[unit]);
 }
 
-}  // namespace cellblock::templates
+}  // namespace cellblock
