@@ -253,6 +253,23 @@ TEST_F(SandboxSecurityTest, TheWritableLayerDescriptorLeadsOnlyToTheLayer) {
   EXPECT_EQ(read_text(out / "climb-upper"), layer_root);
 }
 
+TEST_F(SandboxSecurityTest, SavingALayerCopiesTheSandboxsSymlinksNotTheirTargets) {
+  // The host copies the writable layer as root: links the sandbox planted must stay links.
+  fs::path out;
+  auto handle = start(lab_->spec(
+      "ln -s / /escape; ln -s /etc/hostname /host-file; ln -s ../../../../.. /up; echo done > /out/done; "
+      "exec sleep 1000",
+      &out));
+  ASSERT_TRUE(wait_for_file(out / "done"));
+  fs::path layer = lab_->base() / ("layer-" + handle.id);
+  auto saved = lab_->runtime().save_layer(handle, layer.string());
+  ASSERT_TRUE(saved) << saved.error().message;
+  EXPECT_LT(*saved, 1u << 20);
+  for (const char* link : {"escape", "host-file", "up"}) EXPECT_TRUE(fs::is_symlink(layer / link)) << link;
+  EXPECT_EQ(fs::read_symlink(layer / "escape"), "/");
+  EXPECT_EQ(fs::read_symlink(layer / "host-file"), "/etc/hostname");
+}
+
 long long bytes_written(const std::string& fill_result) {
   return std::stoll(fill_result.substr(fill_result.find('=') + 1));
 }

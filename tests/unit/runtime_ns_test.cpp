@@ -265,6 +265,157 @@ TEST_F(NsRuntimeTest, Pid1KeepsTheWritableLayerReachableFromTheHost) {
   EXPECT_EQ(flags & (O_PATH | O_DIRECTORY | O_CLOEXEC), unsigned(O_PATH | O_DIRECTORY)) << fdinfo;
 }
 
+// Starts `script`, waits until it wrote /out/done, then freezes the sandbox, saves its writable layer to
+// `dest` and kills it.
+void run_and_save_layer(SandboxLab& lab, SandboxSpec spec, const fs::path& out, const fs::path& dest) {
+  auto handle = lab.start(spec);
+  ASSERT_TRUE(handle) << handle.error().message;
+  ASSERT_TRUE(wait_for_file(out / "done"));
+  ASSERT_TRUE(lab.runtime().freeze(*handle));
+  auto saved = lab.runtime().save_layer(*handle, dest.string());
+  ASSERT_TRUE(saved) << saved.error().message;
+  EXPECT_GT(*saved, 0u);
+  EXPECT_FALSE(fs::exists(dest.string() + ".partial"));
+  ASSERT_TRUE(lab.runtime().kill(*handle));
+}
+
+TEST_F(NsRuntimeTest, SavedLayerCarriesWritesDeletionsAndReplacedDirectories) {
+  // Template content for the sandbox to delete and replace.
+  fs::path tree = lab_->rootfs() / "layer-test";
+  fs::create_directories(tree / "replaced");
+  write_text(tree / "replaced/old", "old\n");
+  write_text(tree / "deleted", "old\n");
+  ASSERT_TRUE(shift_ownership(tree.string(), kSandboxIdBase));
+
+  fs::path out;
+  auto first = lab_->spec(
+      "echo hello > /root/new.txt; chmod 640 /root/new.txt; chown 1000:1001 /root/new.txt; "
+      "ln /root/new.txt /root/hardlink; ln -s new.txt /root/sym; mkfifo /root/fifo; "
+      "truncate -s 64M /root/sparse; echo tmpdata > /tmp/t.txt; "
+      "rm /layer-test/deleted; rm -r /layer-test/replaced; mkdir /layer-test/replaced; "
+      "echo fresh > /layer-test/replaced/new; echo done > /out/done; exec sleep 1000",
+      &out);
+  fs::path layer = lab_->base() / ("layer-" + first.id);
+  run_and_save_layer(*lab_, first, out, layer);
+  if (HasFatalFailure()) return;
+
+  // On the host: overlayfs' upper-layer form, ids as the sandbox's shifted ones, the top like an upper dir.
+  struct stat st {};
+  ASSERT_EQ(::stat(layer.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0755u);
+  EXPECT_EQ(st.st_uid, kSandboxIdBase);
+  ASSERT_EQ(::lstat((layer / "layer-test/deleted").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISCHR(st.st_mode) && st.st_rdev == ::makedev(0, 0));  // a whiteout
+  char opaque[8] = {};
+  EXPECT_EQ(::getxattr((layer / "layer-test/replaced").c_str(), "user.overlay.opaque", opaque, sizeof opaque),
+            1);
+  EXPECT_EQ(opaque[0], 'y');
+  ASSERT_EQ(::stat((layer / "root/new.txt").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, kSandboxIdBase + 1000);
+  EXPECT_EQ(st.st_gid, kSandboxIdBase + 1001);
+  EXPECT_EQ(st.st_nlink, 2u);
+  ASSERT_EQ(::stat((layer / "root/sparse").c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, 64 << 20);
+  EXPECT_LT(st.st_blocks * 512, 1 << 20);  // the hole stayed a hole
+  EXPECT_EQ(read_text(layer / "tmp/t.txt"), "tmpdata\n");
+
+  // A second sandbox starts on the saved layer.
+  auto second = lab_->spec(
+      "cat /root/new.txt > /out/new; stat -c '%a %u %g' /root/new.txt > /out/new-stat; "
+      "stat -c %i /root/new.txt /root/hardlink | uniq | wc -l > /out/inodes; readlink /root/sym > /out/sym; "
+      "[ -p /root/fifo ] && echo fifo > /out/fifo; cat /tmp/t.txt > /out/tmp; stat -c %a /tmp > "
+      "/out/tmp-mode; "
+      "ls /layer-test > /out/tree; ls /layer-test/replaced > /out/replaced; "
+      "echo changed > /root/new.txt; rm /root/sym; echo more > /tmp/t2.txt; rm -r /layer-test; "
+      "echo done > /out/done; exec sleep 1000",
+      &out);
+  second.layers = {layer.string()};
+  auto handle = lab_->start(second);
+  ASSERT_TRUE(handle) << handle.error().message;
+  ASSERT_TRUE(wait_for_file(out / "done"));
+  EXPECT_EQ(read_text(out / "new"), "hello\n");
+  EXPECT_EQ(trim(read_text(out / "new-stat")), "640 1000 1001");
+  EXPECT_EQ(trim(read_text(out / "inodes")), "1");
+  EXPECT_EQ(trim(read_text(out / "sym")), "new.txt");
+  EXPECT_EQ(trim(read_text(out / "fifo")), "fifo");
+  EXPECT_EQ(read_text(out / "tmp"), "tmpdata\n");
+  EXPECT_EQ(trim(read_text(out / "tmp-mode")), "1777");
+  EXPECT_EQ(read_text(out / "tree"), "replaced\n");
+  EXPECT_EQ(read_text(out / "replaced"), "new\n");
+  // Its writes went to its own writable layer; the saved one is shared and stays as it was.
+  EXPECT_EQ(read_text(layer / "root/new.txt"), "hello\n");
+  EXPECT_TRUE(fs::is_symlink(layer / "root/sym"));
+  EXPECT_FALSE(fs::exists(layer / "tmp/t2.txt"));
+  EXPECT_TRUE(fs::exists(layer / "layer-test/replaced/new"));
+  fs::path upper =
+      "/proc/" + std::to_string(handle->pid) + "/fd/" + std::to_string(handle->disk_fd) + "/upper";
+  EXPECT_EQ(read_text(upper / "root/new.txt"), "changed\n");
+}
+
+TEST_F(NsRuntimeTest, StackedSavedLayersTheUpperOneWins) {
+  fs::path out;
+  auto a = lab_->spec("echo a > /f; echo a > /only-a; echo done > /out/done; exec sleep 1000", &out);
+  fs::path layer_a = lab_->base() / ("layer-" + a.id);
+  run_and_save_layer(*lab_, a, out, layer_a);
+  if (HasFatalFailure()) return;
+  auto b = lab_->spec("echo b > /f; rm /only-a; echo done > /out/done; exec sleep 1000", &out);
+  b.layers = {layer_a.string()};
+  fs::path layer_b = lab_->base() / ("layer-" + b.id);
+  run_and_save_layer(*lab_, b, out, layer_b);
+  if (HasFatalFailure()) return;
+  EXPECT_TRUE(fs::is_character_file(fs::symlink_status(layer_b / "only-a")));  // B's whiteout of A's file
+
+  for (const auto& [layers, expected] :
+       {std::pair{std::vector{layer_b.string(), layer_a.string()}, std::string("b\nabsent\n")},
+        std::pair{std::vector{layer_a.string(), layer_b.string()}, std::string("a\npresent\n")}}) {
+    auto c = lab_->spec(
+        "cat /f > /out/seen; { [ -e /only-a ] && echo present || echo absent; } >> /out/seen; "
+        "echo done > /out/done; exec sleep 1000",
+        &out);
+    c.layers = layers;
+    auto handle = lab_->start(c);
+    ASSERT_TRUE(handle) << handle.error().message;
+    ASSERT_TRUE(wait_for_file(out / "done"));
+    EXPECT_EQ(read_text(out / "seen"), expected) << layers.front();
+  }
+}
+
+TEST_F(NsRuntimeTest, SaveLayerRefusesAnExistingDestinationAndAGoneSandbox) {
+  fs::path out;
+  auto handle = lab_->start(lab_->spec("echo x > /x; echo done > /out/done; exec sleep 1000", &out));
+  ASSERT_TRUE(handle) << handle.error().message;
+  ASSERT_TRUE(wait_for_file(out / "done"));
+  fs::path existing = lab_->base() / ("existing-" + handle->id);
+  fs::create_directories(existing);
+  auto saved = lab_->runtime().save_layer(*handle, existing.string());
+  ASSERT_FALSE(saved);
+  EXPECT_EQ(saved.error().code, ErrorCode::kAlreadyExists) << saved.error().message;
+  EXPECT_TRUE(fs::is_empty(existing));
+
+  // cp's own complaint reaches the error, and nothing is left behind.
+  fs::path unreachable = lab_->base() / "no-such-dir" / "layer";
+  saved = lab_->runtime().save_layer(*handle, unreachable.string());
+  ASSERT_FALSE(saved);
+  EXPECT_NE(saved.error().message.find("cp failed"), std::string::npos) << saved.error().message;
+  EXPECT_NE(saved.error().message.find("No such file or directory"), std::string::npos)
+      << saved.error().message;
+  EXPECT_FALSE(fs::exists(unreachable.parent_path()));
+
+  SandboxHandle without_fd = *handle;  // recorded by an older server
+  without_fd.disk_fd = -1;
+  fs::path dest = lab_->base() / ("layer-" + handle->id);
+  saved = lab_->runtime().save_layer(without_fd, dest.string());
+  ASSERT_FALSE(saved);
+  EXPECT_EQ(saved.error().code, ErrorCode::kConflict) << saved.error().message;
+
+  ASSERT_TRUE(lab_->runtime().kill(*handle));
+  saved = lab_->runtime().save_layer(*handle, dest.string());
+  ASSERT_FALSE(saved);
+  EXPECT_EQ(saved.error().code, ErrorCode::kSandboxUnavailable) << saved.error().message;
+  EXPECT_FALSE(fs::exists(dest));
+  EXPECT_FALSE(fs::exists(dest.string() + ".partial"));
+}
+
 TEST_F(NsRuntimeTest, MissingRootfsIsAClearError) {
   auto spec = lab_->spec("true");
   spec.rootfs = (lab_->base() / "no-such-template").string();

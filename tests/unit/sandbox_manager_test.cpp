@@ -90,6 +90,10 @@ class FakeRuntime final : public runtime::Runtime {
     frozen_.erase(handle.id);
     return {};
   }
+  Result<std::uint64_t> save_layer(const runtime::SandboxHandle&, const std::string& dest) override {
+    fs::create_directories(dest);
+    return 0;
+  }
   runtime::SandboxHandle handle_for(const std::string& id, const std::string& sandbox_dir) const override {
     runtime::SandboxHandle handle;
     handle.id = id;

@@ -23,11 +23,6 @@ constexpr std::uint64_t kShmMaxBytes = 64ULL << 20;
 // mount(2) copies at most one page of options.
 constexpr std::size_t kMountOptionsMax = 4096;
 
-bool overlay_safe(const std::string& path) {
-  // overlayfs option parsing treats ',' and ':' as separators and '\' as an escape.
-  return path.find_first_of(",:\\") == std::string::npos;
-}
-
 // Flags a bind remount must keep: in a user namespace the kernel locks them and refuses a remount that drops
 // them.
 unsigned long locked_flags(const std::string& host_path) {
@@ -185,6 +180,11 @@ StepResult bind_one(int root_fd, const PlannedBind& bind) {
 }
 
 }  // namespace
+
+bool overlay_safe(const std::string& path) {
+  // overlayfs option parsing treats ',' and ':' as separators and '\' as an escape.
+  return path.find_first_of(",:\\") == std::string::npos;
+}
 
 Result<MountPlan> prepare_mounts(const SandboxSpec& spec) {
   if (!overlay_safe(spec.rootfs) || !overlay_safe(spec.sandbox_dir)) {

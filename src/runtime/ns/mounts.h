@@ -38,6 +38,9 @@ struct MountPlan {
   std::string shm_options;
 };
 
+// Whether `path` can be named in overlayfs' options (a rootfs, a layer, the upper and work dirs).
+bool overlay_safe(const std::string& path);
+
 // Parent side: the host directories under sandbox_dir (which must not exist yet) and the plan the child
 // follows. `run_dir` is chowned to the sandbox's root so the agent can create its socket there.
 Result<MountPlan> prepare_mounts(const SandboxSpec& spec);

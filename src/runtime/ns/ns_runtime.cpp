@@ -1,5 +1,7 @@
 #include "runtime/ns/ns_runtime.h"
 
+#include <fcntl.h>
+#include <linux/magic.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -12,8 +14,10 @@
 #include <fstream>
 #include <thread>
 
+#include "common/unique_fd.h"
 #include "runtime/id_shift.h"
 #include "runtime/ns/contain.h"
+#include "runtime/ns/layer_copy.h"
 #include "runtime/ns/rlimits.h"
 #include "runtime/ns/user_ns.h"
 
@@ -263,6 +267,43 @@ Status NsRuntime::cleanup(const SandboxHandle& handle) {
   std::filesystem::remove_all(handle.sandbox_dir, ec);
   if (ec) return tl::unexpected(system_error("removing " + handle.sandbox_dir, ec.value()));
   return {};
+}
+
+Result<std::uint64_t> NsRuntime::save_layer(const SandboxHandle& handle, const std::string& dest) {
+  if (!absolute_and_below_root(dest) || !overlay_safe(dest)) {
+    return fail(ErrorCode::kInvalidArgument,
+                "layer destination '" + dest + "' must be an absolute path without ',', ':' or '\\'");
+  }
+  struct stat st {};
+  if (::lstat(dest.c_str(), &st) == 0) {
+    return fail(ErrorCode::kAlreadyExists, "layer destination " + dest + " already exists");
+  }
+  if (handle.disk_fd < 0) {
+    return fail(ErrorCode::kConflict, "sandbox " + handle.id +
+                                          " was started without a writable-layer descriptor (by an older "
+                                          "server): its layer cannot be saved until it is started again");
+  }
+  if (!alive(handle)) {
+    return fail(ErrorCode::kSandboxUnavailable,
+                "sandbox " + handle.id + " is not running: its writable layer is gone");
+  }
+  std::string disk_path = "/proc/" + std::to_string(handle.pid) + "/fd/" + std::to_string(handle.disk_fd);
+  UniqueFd disk(::open(disk_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  int saved = errno;
+  // Checked after the open: a descriptor opened while the pid still named this sandbox is the sandbox's.
+  if (!alive(handle)) {
+    return fail(ErrorCode::kSandboxUnavailable,
+                "sandbox " + handle.id + " stopped while its writable layer was being saved");
+  }
+  if (!disk.valid()) return tl::unexpected(system_error("opening " + disk_path, saved));
+  struct statfs fs {};
+  if (::fstatfs(disk.get(), &fs) != 0 || fs.f_type != TMPFS_MAGIC) {
+    return fail(ErrorCode::kInternal, disk_path + " of sandbox " + handle.id +
+                                          " is not its quota tmpfs: the handle's disk_fd is wrong");
+  }
+  UniqueFd upper(::openat(disk.get(), "upper", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!upper.valid()) return tl::unexpected(system_error("opening " + disk_path + "/upper", errno));
+  return copy_layer(upper.get(), dest);
 }
 
 Status NsRuntime::freeze(const SandboxHandle& handle) {

@@ -2,7 +2,8 @@
 // NsRuntime: sandboxes as Linux namespaces + cgroups + seccomp, nsjail-style. One file per concern:
 //   user_ns (id maps)  mounts (quota tmpfs, overlay, binds, /proc, /dev, pivot_root)  net (lo, hostname)
 //   cgroups (limits, kill, usage)  seccomp_filter (policy file -> BPF)  rlimits  process_start (clone3,
-//   handshake, exec); contain.cpp holds the child's step order. This file is the parent's orchestration.
+//   handshake, exec)  layer_copy (saved writable layers); contain.cpp holds the child's step order. This file
+//   is the parent's orchestration.
 // Requires real root (the server runs as root); create() says so otherwise.
 
 #include <memory>
@@ -39,6 +40,8 @@ class NsRuntime final : public Runtime {
   Result<Usage> usage(const SandboxHandle& handle) const override;
   Status freeze(const SandboxHandle& handle) override;
   Status thaw(const SandboxHandle& handle) override;
+  // Copies /proc/<pid>/fd/<disk_fd>/upper (layer_copy.h) while PID 1 still holds it.
+  Result<std::uint64_t> save_layer(const SandboxHandle& handle, const std::string& dest) override;
   SandboxHandle handle_for(const std::string& id, const std::string& sandbox_dir) const override;
 
   bool uses_cgroup2() const { return cgroups_.unified; }
