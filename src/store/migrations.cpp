@@ -9,7 +9,7 @@ namespace cellblock::store {
 namespace {
 
 // Append only: never edit a migration that has shipped. Timestamps are unix nanoseconds.
-constexpr std::array<std::string_view, 4> kMigrations = {
+constexpr std::array<std::string_view, 5> kMigrations = {
     R"sql(
 CREATE TABLE api_keys (
   id           TEXT PRIMARY KEY,
@@ -109,6 +109,33 @@ ALTER TABLE sandboxes ADD COLUMN timeout_seconds INTEGER NOT NULL DEFAULT 300;
 ALTER TABLE sandboxes ADD COLUMN auto_pause INTEGER NOT NULL DEFAULT 0 CHECK (auto_pause IN (0, 1));
 ALTER TABLE sandboxes ADD COLUMN auto_pause_memory INTEGER NOT NULL DEFAULT 1 CHECK (auto_pause_memory IN (0, 1));
 ALTER TABLE sandboxes ADD COLUMN auto_resume INTEGER NOT NULL DEFAULT 0 CHECK (auto_resume IN (0, 1));
+)sql",
+    // 5: saved writable layers. A sandbox runs on its template plus the layers it was started on (a
+    // snapshot's, or its own from a filesystem-only pause); a snapshot is such a stack under a name.
+    R"sql(
+ALTER TABLE sandboxes ADD COLUMN layers TEXT NOT NULL DEFAULT '[]'
+  CHECK (json_valid(layers) AND json_type(layers) = 'array');
+ALTER TABLE sandboxes ADD COLUMN base_template_id TEXT;  -- the template under the layers; NULL: template_id
+
+CREATE TABLE snapshots (
+  template_id   TEXT NOT NULL,           -- the snapshot template: 20 of [a-z0-9]
+  tag           TEXT NOT NULL,
+  alias         TEXT,                    -- the snapshot's name; NULL: unnamed (the same on every tag)
+  sandbox_id    TEXT NOT NULL,           -- the sandbox it was taken from
+  base_template TEXT NOT NULL,           -- the template whose root file system lies under the layers
+  layers        TEXT NOT NULL CHECK (json_valid(layers) AND json_type(layers) = 'array'),  -- uppermost first
+  size_bytes    INTEGER NOT NULL,        -- the layer this snapshot added
+  created_at    INTEGER NOT NULL,
+  PRIMARY KEY (template_id, tag)
+) STRICT;
+CREATE INDEX snapshots_alias ON snapshots(alias);
+
+-- Every saved layer directory (<state>/layers/<id>), so that disk use is known and bounded.
+CREATE TABLE layers (
+  id         TEXT PRIMARY KEY,
+  size_bytes INTEGER NOT NULL,
+  created_at INTEGER NOT NULL
+) STRICT;
 )sql",
 };
 

@@ -14,7 +14,7 @@ namespace {
 constexpr std::string_view kColumns =
     "id, template_id, alias, client_id, metadata, env_vars, started_at, end_at, state, envd_access_token, "
     "cpu_count, memory_mb, disk_size_mb, handle, killed_at, kill_reason, timeout_seconds, auto_pause, "
-    "auto_pause_memory, auto_resume";
+    "auto_pause_memory, auto_resume, layers, base_template_id";
 
 using Param = std::variant<std::int64_t, std::string>;
 
@@ -60,6 +60,11 @@ Result<SandboxRecord> read_record(const Statement& stmt) {
   record.lifecycle.pause_on_timeout = stmt.column_int64(17) != 0;
   record.lifecycle.keep_memory = stmt.column_int64(18) != 0;
   record.lifecycle.auto_resume = stmt.column_int64(19) != 0;
+  auto layers = from_json_array(stmt.column_text(20));
+  if (!layers)
+    return fail(ErrorCode::kInternal, fmt::format("sandbox {}: {}", record.id, layers.error().message));
+  record.layers = std::move(*layers);
+  record.base_template = stmt.column_text(21);
   return record;
 }
 
@@ -134,7 +139,7 @@ SandboxStore::SandboxStore(Database& db, Clock clock) : db_(&db), clock_(std::mo
 Status SandboxStore::insert(const SandboxRecord& record) {
   auto stmt =
       db_->prepare(fmt::format("INSERT INTO sandboxes ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
-                               "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+                               "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
                                kColumns));
   if (!stmt) return tl::unexpected(stmt.error());
   for (auto bound : {
@@ -158,6 +163,8 @@ Status SandboxStore::insert(const SandboxRecord& record) {
            stmt->bind_int64(18, record.lifecycle.pause_on_timeout ? 1 : 0),
            stmt->bind_int64(19, record.lifecycle.keep_memory ? 1 : 0),
            stmt->bind_int64(20, record.lifecycle.auto_resume ? 1 : 0),
+           stmt->bind_text(21, to_json_array(record.layers)),
+           stmt->bind_text_or_null(22, record.base_template),
        }) {
     if (!bound) return bound;
   }
@@ -227,6 +234,33 @@ Status SandboxStore::record_transition(std::string_view id, SandboxState state, 
       "UPDATE sandboxes SET state = ?1, started_at = ?2, end_at = ?3 WHERE id = ?4 AND state != 'killed'");
   if (!stmt) return tl::unexpected(stmt.error());
   for (auto bound : {stmt->bind_text(1, to_string(state)), stmt->bind_int64(2, started_at),
+                     stmt->bind_int64(3, end_at), stmt->bind_text(4, id)}) {
+    if (!bound) return bound;
+  }
+  return run_alive_update(*stmt, id);
+}
+
+Status SandboxStore::record_disk_pause(std::string_view id, const std::vector<std::string>& layers,
+                                       std::int64_t end_at) {
+  auto stmt = db_->prepare(
+      "UPDATE sandboxes SET state = 'paused', handle = NULL, layers = ?1, end_at = ?2 WHERE id = ?3 AND "
+      "state "
+      "!= 'killed'");
+  if (!stmt) return tl::unexpected(stmt.error());
+  for (auto bound :
+       {stmt->bind_text(1, to_json_array(layers)), stmt->bind_int64(2, end_at), stmt->bind_text(3, id)}) {
+    if (!bound) return bound;
+  }
+  return run_alive_update(*stmt, id);
+}
+
+Status SandboxStore::record_reboot(std::string_view id, std::string_view handle_json, std::int64_t started_at,
+                                   std::int64_t end_at) {
+  auto stmt = db_->prepare(
+      "UPDATE sandboxes SET state = 'running', handle = ?1, started_at = ?2, end_at = ?3 WHERE id = ?4 AND "
+      "state != 'killed'");
+  if (!stmt) return tl::unexpected(stmt.error());
+  for (auto bound : {stmt->bind_text(1, handle_json), stmt->bind_int64(2, started_at),
                      stmt->bind_int64(3, end_at), stmt->bind_text(4, id)}) {
     if (!bound) return bound;
   }

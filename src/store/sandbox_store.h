@@ -47,7 +47,11 @@ struct SandboxRecord {
   std::int64_t disk_size_mb = 0;
   std::int64_t timeout_seconds = 300;  // the lifetime asked at create (auto-resume grants it again)
   LifecyclePolicy lifecycle;
-  std::string handle;                     // runtime handle JSON, opaque to the store; empty: none yet
+  std::string handle;  // runtime handle JSON, opaque to the store; empty: none (yet, or paused on disk)
+  // Saved writable layers the sandbox runs on above its template (ids, uppermost first): a snapshot's, or its
+  // own from a filesystem-only pause.
+  std::vector<std::string> layers;
+  std::string base_template;              // the template under the layers; empty: template_id
   std::optional<std::int64_t> killed_at;  // unix ns
   std::string kill_reason;                // empty unless killed
 };
@@ -89,6 +93,11 @@ class SandboxStore {
   // endAt is when it paused; a resumed one starts anew).
   Status record_transition(std::string_view id, SandboxState state, std::int64_t started_at,
                            std::int64_t end_at);
+  // A filesystem-only pause: paused, no process (no handle), running on `layers` when it resumes.
+  Status record_disk_pause(std::string_view id, const std::vector<std::string>& layers, std::int64_t end_at);
+  // A resume that booted a new process (after a filesystem-only pause): running again under `handle`.
+  Status record_reboot(std::string_view id, std::string_view handle_json, std::int64_t started_at,
+                       std::int64_t end_at);
   // Sets state killed, killed_at = now and the reason. Idempotent: an already killed sandbox keeps its
   // first killed_at and reason. kNotFound for unknown ids.
   Status mark_killed(std::string_view id, std::string_view reason);
