@@ -95,6 +95,8 @@ std::string make_runtime_dir(const Options& options) {
   if (dir.empty())
     dir = (fs::temp_directory_path() / ("cellblock-agent-" + std::to_string(::getpid()))).string();
   std::error_code ec;
+  // A sandbox rebooted on its saved files finds the previous agent's connection files: none is valid now.
+  fs::remove_all(dir, ec);
   fs::create_directories(dir, ec);
   fs::permissions(dir, fs::perms::owner_all, ec);
   return dir;

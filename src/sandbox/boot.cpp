@@ -66,7 +66,7 @@ std::string Booter::log_file(const std::string& id) const {
   return (fs::path(settings_.state_dir) / "logs" / (id + ".log")).string();
 }
 
-asio::awaitable<Result<runtime::SandboxHandle>> Booter::boot(const TemplateEntry& entry) {
+asio::awaitable<Result<runtime::SandboxHandle>> Booter::boot(const TemplateEntry& entry, BootTarget target) {
   auto pass = boots_.enter();
   if (!pass) co_return fail(ErrorCode::kUnavailable, "the server is stopping");
   int pipe_fds[2];
@@ -76,8 +76,9 @@ asio::awaitable<Result<runtime::SandboxHandle>> Booter::boot(const TemplateEntry
   UniqueFd ready_write(pipe_fds[1]);
 
   runtime::SandboxSpec spec;
-  spec.id = random_id(20);
+  spec.id = target.id.empty() ? random_id(20) : std::move(target.id);
   spec.rootfs = entry.info.rootfs.string();
+  spec.layers = std::move(target.layers);
   spec.sandbox_dir = (fs::path(settings_.state_dir) / "sandboxes" / spec.id).string();
   spec.argv = agent_argv(entry.info, ready_write.get());
   spec.env = agent_env(entry.info);

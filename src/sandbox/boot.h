@@ -29,6 +29,13 @@ struct TemplateEntry {
   std::vector<std::string> aliases;  // e.g. "code-interpreter-v1", "base"
 };
 
+// What a boot starts besides the template: a given id (a sandbox booted anew after a filesystem-only pause
+// keeps its own; empty: a fresh one) on saved layers over the template's root file system.
+struct BootTarget {
+  std::string id;
+  std::vector<std::string> layers;  // host directories, uppermost first
+};
+
 struct BootSettings {
   std::string state_dir;          // sandboxes live under <state_dir>/sandboxes/<id>, logs under logs/
   std::string agent_binary;       // bind-mounted read-only at /opt/cellblock/bin/cellblock-agent
@@ -42,8 +49,13 @@ class Booter {
   Booter(asio::any_io_executor executor, asio::thread_pool& blocking, runtime::Runtime& runtime,
          BootSettings settings);
 
-  // A booted sandbox with a fresh id, its agent ready; no user, no token yet. kUnavailable once stopped.
-  asio::awaitable<Result<runtime::SandboxHandle>> boot(const TemplateEntry& entry);
+  // A booted sandbox, its agent ready; no user, no token yet. kUnavailable once stopped.
+  asio::awaitable<Result<runtime::SandboxHandle>> boot(const TemplateEntry& entry, BootTarget target);
+  // A fresh sandbox of the template alone. Not a coroutine: g++ 12 mishandles a default argument's temporary
+  // inside a co_await expression.
+  asio::awaitable<Result<runtime::SandboxHandle>> boot(const TemplateEntry& entry) {
+    return boot(entry, BootTarget{});
+  }
   // Kills the sandbox's processes and removes its directory, cgroups and (unless kept, for a boot that
   // failed) its log. Errors are logged.
   asio::awaitable<void> destroy(runtime::SandboxHandle handle, bool keep_log = false);

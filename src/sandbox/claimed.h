@@ -23,7 +23,9 @@ struct SandboxManager::Claimed {
   std::int64_t end_at = 0;           // unix ns: the timeout (a paused sandbox: when it paused)
   std::int64_t timeout_seconds = 0;  // the lifetime asked at create
   store::LifecyclePolicy lifecycle;
-  std::optional<Capacity::Slot> slot;
+  const TemplateEntry* base = nullptr;  // the template under its layers
+  std::vector<std::string> layers;      // saved layers it runs on (ids, uppermost first)
+  std::optional<Capacity::Slot> slot;   // none while paused on disk
   asio::steady_timer timer;
   AsyncMutex lock;  // one lifecycle operation at a time
   std::shared_ptr<AbortHandle> abort = std::make_shared<AbortHandle>();
@@ -33,8 +35,7 @@ struct SandboxManager::Claimed {
   // What the agent enforces by itself: nothing for a sandbox that pauses at its timeout (only the server can
   // pause it) or is not running; else the end plus the grace.
   std::optional<std::int64_t> agent_deadline_ms(std::chrono::seconds grace) const {
-    if (lifecycle.pause_on_timeout || phase == Phase::kPaused || phase == Phase::kPausing)
-      return std::nullopt;
+    if (lifecycle.pause_on_timeout || paused(phase) || phase == Phase::kPausing) return std::nullopt;
     return (end_at + std::chrono::duration_cast<std::chrono::nanoseconds>(grace).count()) / 1'000'000;
   }
 };

@@ -2,11 +2,16 @@
 // the sandbox in its cgroup: nothing runs, the memory stays, kernels keep their variables and servers their
 // sockets; the sandbox is unreachable (502) until it is resumed, which thaws it in milliseconds. A paused
 // sandbox has no timeout, and keeps its capacity slot (its RAM is still in use).
+//
+// A filesystem-only pause (keepMemory: false) copies the frozen sandbox's writable layer to disk and ends its
+// processes: memory and slot are freed. Its resume boots the sandbox anew (new kernels) on those files, with
+// the same id, token and environment.
 #include <spdlog/spdlog.h>
 
 #include "common/blocking_call.h"
 #include "common/encoding.h"
 #include "common/file_signature.h"
+#include "runtime/handle_json.h"
 #include "sandbox/claimed.h"
 
 namespace cellblock::sandbox {
@@ -15,7 +20,14 @@ namespace {
 constexpr std::chrono::seconds kAutoResumeFloor{300};
 
 Error pause_failed(std::string_view id, const Error& cause) {
-  return Error{ErrorCode::kInternal, "Error pausing sandbox '" + std::string(id) + "': " + cause.message};
+  ErrorCode code = caller_can_act(cause) ? cause.code : ErrorCode::kInternal;
+  return Error{code, "Error pausing sandbox '" + std::string(id) + "': " + cause.message};
+}
+
+Error capacity_reached(std::size_t limit) {
+  return Error{ErrorCode::kResourceExhausted,
+               "you have reached the maximum number of concurrent sandboxes (" + std::to_string(limit) +
+                   "): kill or pause one, or start the server with a larger --max-sandboxes"};
 }
 
 }  // namespace
@@ -31,12 +43,6 @@ asio::awaitable<Status> SandboxManager::pause(const std::string& id, bool keep_m
 asio::awaitable<Status> SandboxManager::pause_locked(std::shared_ptr<Claimed> sandbox, bool keep_memory) {
   if (auto ok = next_phase(sandbox->id, sandbox->phase, Transition::kPause); !ok)
     co_return tl::unexpected(ok.error());
-  if (!keep_memory) {
-    co_return fail(
-        ErrorCode::kUnimplemented,
-        "a filesystem-only pause (keepMemory: false) is not available on this server yet; pause with "
-        "memory instead");
-  }
   (void)transition(*sandbox, Transition::kPause);
   sandbox->timer.cancel();
   // Traffic stops first: open streams are cut as on a kill, and new ones get the 502 until the resume.
@@ -44,6 +50,7 @@ asio::awaitable<Status> SandboxManager::pause_locked(std::shared_ptr<Claimed> sa
   sandbox->abort = std::make_shared<AbortHandle>();
   auto back_to_running = [&](const Error& cause) -> asio::awaitable<Status> {
     (void)transition(*sandbox, Transition::kPauseFailed);
+    sandbox->abort = std::make_shared<AbortHandle>();
     arm_timer(sandbox);
     co_await push_deadline(*sandbox);
     co_return tl::unexpected(pause_failed(sandbox->id, cause));
@@ -59,6 +66,14 @@ asio::awaitable<Status> SandboxManager::pause_locked(std::shared_ptr<Claimed> sa
     co_return co_await back_to_running(frozen.error());
   }
   const std::int64_t now = unix_nanos_now();
+  if (!keep_memory) {
+    if (Status saved = co_await save_to_disk(*sandbox, now); !saved) {
+      (void)co_await on_pool(blocking_, thaw);
+      co_return co_await back_to_running(saved.error());
+    }
+    spdlog::info("sandbox {} paused on disk", sandbox->id);
+    co_return Status{};
+  }
   if (Status saved =
           store_.record_transition(sandbox->id, store::SandboxState::kPaused, sandbox->started_at, now);
       !saved) {
@@ -71,10 +86,73 @@ asio::awaitable<Status> SandboxManager::pause_locked(std::shared_ptr<Claimed> sa
   co_return Status{};
 }
 
-// Thaws a paused sandbox and starts a new run of `ttl`. A sandbox that cannot be thawed is lost: it is
-// killed.
+asio::awaitable<Status> SandboxManager::save_to_disk(Claimed& sandbox, std::int64_t paused_at) {
+  std::uint64_t disk_bytes = 0;
+  if (auto usage = runtime_.usage(sandbox.handle)) disk_bytes = usage->disk_bytes;
+  auto layer = co_await layers_.save(sandbox.handle, sandbox.layers.size(), disk_bytes);
+  if (!layer) co_return tl::unexpected(layer.error());
+  std::vector<std::string> stack = {layer->id};
+  stack.insert(stack.end(), sandbox.layers.begin(), sandbox.layers.end());
+  if (Status recorded = store_.record_disk_pause(sandbox.id, stack, paused_at); !recorded) {
+    co_await layers_.collect();
+    co_return recorded;
+  }
+  (void)transition(sandbox, Transition::kSavedToDisk);
+  sandbox.layers = std::move(stack);
+  sandbox.end_at = paused_at;
+  runtime::SandboxHandle process = std::exchange(sandbox.handle, runtime::SandboxHandle{});
+  sandbox.slot.reset();  // its memory is free
+  co_await booter_.destroy(std::move(process));
+  co_return Status{};
+}
+
+asio::awaitable<Status> SandboxManager::reboot_locked(std::shared_ptr<Claimed> sandbox,
+                                                      std::chrono::seconds ttl) {
+  if (!sandbox->base) co_return fail(ErrorCode::kInternal, "the sandbox's template is gone from this server");
+  auto record = store_.get(sandbox->id);
+  if (!record) co_return tl::unexpected(record.error());
+  auto slot = reserve_for(sandbox->base);
+  if (!slot) co_return tl::unexpected(capacity_reached(capacity_.limit()));
+  if (auto ok = transition(*sandbox, Transition::kResume); !ok) co_return ok;
+  const std::int64_t paused_at = sandbox->end_at;
+  auto back_on_disk = [&](const Error& cause) -> Status {
+    (void)transition(*sandbox, Transition::kResumeFailed);
+    sandbox->end_at = paused_at;
+    spdlog::error("sandbox {}: booting it on its saved files failed: {}", sandbox->id, cause.message);
+    return fail(cause.code == ErrorCode::kUnavailable ? cause.code : ErrorCode::kInternal,
+                "resuming the sandbox failed (it stays paused): " + cause.message);
+  };
+  BootTarget target;
+  target.id = sandbox->id;
+  target.layers = layers_.paths(sandbox->layers);
+  auto booted = co_await boot_admitted(*sandbox->base, std::move(target));
+  if (!booted) co_return back_on_disk(booted.error());
+  const std::int64_t now = unix_nanos_now();
+  const std::int64_t end_at = now + std::chrono::duration_cast<std::chrono::nanoseconds>(ttl).count();
+  sandbox->end_at = end_at;  // the agent's deadline below counts from it
+  ClaimRequest request{record->env_vars, sandbox->access_token,
+                       sandbox->agent_deadline_ms(settings_.deadline_grace)};
+  Status claimed = co_await agents_.claim(booted->socket_path, std::move(request));
+  if (claimed) claimed = store_.record_reboot(sandbox->id, runtime::to_json(*booted), now, end_at);
+  if (!claimed) {
+    co_await booter_.destroy(*booted);
+    co_return back_on_disk(claimed.error());
+  }
+  sandbox->handle = std::move(*booted);
+  sandbox->slot = std::move(slot);
+  sandbox->abort = std::make_shared<AbortHandle>();
+  sandbox->started_at = now;
+  (void)transition(*sandbox, Transition::kResumed);
+  arm_timer(sandbox);
+  spdlog::info("sandbox {} resumed on its saved files", sandbox->id);
+  co_return Status{};
+}
+
+// Thaws a paused sandbox and starts a new run of `ttl`; one paused on disk boots anew. A sandbox that cannot
+// be thawed is lost: it is killed.
 asio::awaitable<Status> SandboxManager::resume_locked(std::shared_ptr<Claimed> sandbox,
                                                       std::chrono::seconds ttl) {
+  if (sandbox->phase == Phase::kPausedOnDisk) co_return co_await reboot_locked(sandbox, ttl);
   if (auto ok = transition(*sandbox, Transition::kResume); !ok) co_return ok;
   auto thaw = [this, handle = sandbox->handle]() { return runtime_.thaw(handle); };
   if (Status thawed = co_await on_pool(blocking_, thaw); !thawed) {
@@ -114,13 +192,13 @@ asio::awaitable<Result<ConnectOutcome>> SandboxManager::connect(const std::strin
       }
       break;
     case Phase::kPaused:
-      // E2B never answers memory:false with a silent memory restore: a memory pause can only be resumed with
-      // it.
-      if (!keep_memory) {
-        co_return fail(
-            ErrorCode::kInvalidArgument,
-            "Resuming without memory (memory: false) is not enabled for this team; a plain resume still "
-            "restores memory");
+    case Phase::kPausedOnDisk:
+      // memory:false never gets a silent memory restore: the frozen sandbox's files are saved and it boots
+      // anew on them, as after a filesystem-only pause.
+      if (!keep_memory && (*sandbox)->phase == Phase::kPaused) {
+        if (Status saved = co_await save_to_disk(**sandbox, (*sandbox)->end_at); !saved) {
+          co_return tl::unexpected(saved.error());
+        }
       }
       if (Status resumed = co_await resume_locked(*sandbox, *ttl); !resumed)
         co_return tl::unexpected(resumed.error());

@@ -4,7 +4,9 @@
 // cannot be read. Directories under sandboxes/ that no record names (unclaimed pool sandboxes) are removed.
 //
 // A sandbox paused with its memory does not survive a reboot of the host (its processes are gone): it is
-// recorded as killed with the reason "lost: the host restarted while it was paused", never resumed empty.
+// recorded as killed with the reason "lost: the host restarted while it was paused", never resumed empty. A
+// sandbox paused on disk has no process to find: it is reattached as it is (and a process a server that died
+// during its pause left behind is removed).
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -41,6 +43,12 @@ std::shared_ptr<SandboxManager::Claimed> SandboxManager::adopt(const store::Sand
   sandbox->end_at = record.end_at;
   sandbox->timeout_seconds = record.timeout_seconds;
   sandbox->lifecycle = record.lifecycle;
+  sandbox->base = find_template(record.base_template.empty() ? record.template_id : record.base_template);
+  sandbox->layers = record.layers;
+  if (phase == Phase::kPausedOnDisk) {
+    claimed_[record.id] = sandbox;
+    return sandbox;
+  }
   sandbox->slot = capacity_.reserve();
   if (!sandbox->slot) spdlog::warn("recovery: sandbox {} is beyond --max-sandboxes; it is kept", record.id);
   claimed_[record.id] = sandbox;
@@ -58,6 +66,17 @@ asio::awaitable<void> SandboxManager::recover() {
   for (auto& record : *records) {
     known.insert(record.id);
     const bool paused = record.state == store::SandboxState::kPaused;
+    if (paused && record.handle.empty()) {
+      if (fs::exists(sandboxes_dir / record.id)) known.erase(record.id);  // its old process: removed below
+      if (!find_template(record.base_template.empty() ? record.template_id : record.base_template)) {
+        (void)store_.mark_killed(record.id, "lost: its template is gone");
+        spdlog::info("recovery: sandbox {} lost: its template is gone", record.id);
+        continue;
+      }
+      adopt(record, {}, Phase::kPausedOnDisk);
+      spdlog::info("recovery: reattached sandbox {} paused on disk", record.id);
+      continue;
+    }
     auto handle = runtime::handle_from_json(record.handle);
     if (!handle || !runtime_.alive(*handle)) {
       const char* reason = !handle  ? "lost: its runtime handle could not be read"

@@ -30,18 +30,21 @@ Error sandbox_not_found(std::string_view id) {
 }
 
 SandboxManager::SandboxManager(asio::any_io_executor executor, asio::thread_pool& blocking,
-                               runtime::Runtime& runtime, AgentControl& agents, store::SandboxStore& store,
+                               runtime::Runtime& runtime, AgentControl& agents, ManagerStores stores,
                                std::vector<TemplateEntry> templates, ManagerSettings settings)
     : executor_(executor),
       blocking_(blocking),
       runtime_(runtime),
       agents_(agents),
-      store_(store),
+      store_(stores.sandboxes),
+      snapshots_(stores.snapshots),
       templates_(std::move(templates)),
       settings_(std::move(settings)),
       capacity_(settings_.max_sandboxes),
       boot_admission_(executor, std::max<std::size_t>(1, settings_.boot_concurrency)),
       booter_(executor, blocking, runtime, settings_.boot),
+      layers_(blocking, runtime, stores.layers, (fs::path(settings_.boot.state_dir) / "layers").string(),
+              settings_.layer_storage_bytes),
       work_(executor) {
   for (const auto& entry : templates_) {
     pools_[&entry] = std::make_unique<WarmPool>(executor_, entry, booter_, capacity_, boot_admission_,
@@ -91,6 +94,7 @@ asio::awaitable<void> SandboxManager::start() {
     fs::permissions(dir, fs::perms::others_exec | fs::perms::group_exec, fs::perm_options::add, ec);
   }
   co_await recover();
+  co_await layers_.recover();
   sampler_ = std::make_unique<asio::steady_timer>(executor_);
   asio::co_spawn(executor_, sample_metrics(), asio::detached);
   for (auto& [entry, pool] : pools_) pool->refill();
@@ -124,11 +128,16 @@ std::optional<Capacity::Slot> SandboxManager::reserve_for(const TemplateEntry* e
 
 asio::awaitable<Result<store::SandboxRecord>> SandboxManager::create(CreateCommand command) {
   if (stopping_) co_return fail(ErrorCode::kUnavailable, "the server is stopping");
-  const TemplateEntry* entry = find_template(command.template_id);
-  if (!entry)
-    co_return fail(ErrorCode::kInvalidArgument, "template '" + command.template_id + "' does not exist");
   auto ttl = lifetime(command.timeout_seconds);
   if (!ttl) co_return tl::unexpected(ttl.error());
+  const TemplateEntry* entry = find_template(command.template_id);
+  if (!entry) {
+    auto snapshot = find_snapshot(command.template_id);
+    if (!snapshot && snapshot.error().code == ErrorCode::kNotFound)
+      co_return fail(ErrorCode::kInvalidArgument, "template '" + command.template_id + "' does not exist");
+    if (!snapshot) co_return tl::unexpected(snapshot.error());
+    co_return co_await create_from_snapshot(std::move(*snapshot), std::move(command), *ttl);
+  }
   WarmPool& pool = pool_of(entry);
   // The room is taken here, before the first suspension point: concurrent creates cannot overshoot.
   std::optional<WarmSandbox> warm = pool.take();
@@ -151,11 +160,43 @@ asio::awaitable<Result<store::SandboxRecord>> SandboxManager::create(CreateComma
   co_return co_await claim(*entry, std::move(*warm), std::move(command), *ttl);
 }
 
+asio::awaitable<Result<store::SandboxRecord>> SandboxManager::create_from_snapshot(
+    store::SnapshotRecord snapshot, CreateCommand command, std::chrono::seconds ttl) {
+  const TemplateEntry* entry = find_template(snapshot.base_template);
+  if (!entry) {
+    co_return fail(ErrorCode::kInternal, "snapshot '" + command.template_id + "' is of template '" +
+                                             snapshot.base_template + "', which this server no longer has");
+  }
+  auto slot = reserve_for(entry);
+  if (!slot) {
+    co_return fail(ErrorCode::kResourceExhausted,
+                   "you have reached the maximum number of concurrent sandboxes (" +
+                       std::to_string(capacity_.limit()) +
+                       "): kill or pause one, or start the server with a larger --max-sandboxes");
+  }
+  auto pin = layers_.pin(snapshot.layers);  // a delete of the snapshot meanwhile must not take its files
+  BootTarget target;
+  target.layers = layers_.paths(snapshot.layers);
+  auto booted = co_await boot_admitted(*entry, std::move(target));
+  if (!booted) co_return fail(booted.error().code, "starting a sandbox failed: " + booted.error().message);
+  WarmSandbox warm{std::move(*booted), std::move(slot)};
+  co_return co_await claim(*entry, std::move(warm), std::move(command), ttl, &snapshot);
+}
+
+// A boot outside the warm pools (a snapshot's sandbox, a reboot from disk), admitted like theirs.
+asio::awaitable<Result<runtime::SandboxHandle>> SandboxManager::boot_admitted(const TemplateEntry& entry,
+                                                                              BootTarget target) {
+  auto permit = co_await boot_admission_.acquire();
+  if (stopping_) co_return fail(ErrorCode::kUnavailable, "the server is stopping");
+  co_return co_await booter_.boot(entry, std::move(target));
+}
+
 // Hands a warm sandbox to its user: the agent gets the environment, a new token and its own deadline; the
 // record is written; only then is the sandbox routable.
 asio::awaitable<Result<store::SandboxRecord>> SandboxManager::claim(const TemplateEntry& entry,
                                                                     WarmSandbox warm, CreateCommand command,
-                                                                    std::chrono::seconds ttl) {
+                                                                    std::chrono::seconds ttl,
+                                                                    const store::SnapshotRecord* snapshot) {
   auto sandbox = std::make_shared<Claimed>(executor_);
   sandbox->id = warm.handle.id;
   sandbox->handle = warm.handle;
@@ -165,6 +206,8 @@ asio::awaitable<Result<store::SandboxRecord>> SandboxManager::claim(const Templa
   sandbox->end_at = sandbox->started_at + seconds_to_nanos(ttl.count());
   sandbox->timeout_seconds = ttl.count();
   sandbox->lifecycle = command.lifecycle;
+  sandbox->base = &entry;
+  if (snapshot) sandbox->layers = snapshot->layers;
 
   ClaimRequest request{command.env_vars, sandbox->access_token,
                        sandbox->agent_deadline_ms(settings_.deadline_grace)};
@@ -175,8 +218,10 @@ asio::awaitable<Result<store::SandboxRecord>> SandboxManager::claim(const Templa
 
   store::SandboxRecord record;
   record.id = sandbox->id;
-  record.template_id = entry.info.name;
-  record.alias = command.template_id == entry.info.name ? "" : command.template_id;
+  record.template_id = snapshot ? snapshot->template_id : entry.info.name;
+  record.alias = command.template_id == record.template_id ? "" : command.template_id;
+  record.layers = sandbox->layers;
+  if (snapshot) record.base_template = entry.info.name;
   record.client_id = "cellblock";
   record.metadata = std::move(command.metadata);
   record.env_vars = std::move(command.env_vars);
@@ -253,9 +298,11 @@ asio::awaitable<Status> SandboxManager::kill_locked(std::shared_ptr<Claimed> san
     spdlog::error("recording the kill of {}: {}", sandbox->id, ok.error().message);
   }
   claimed_.erase(sandbox->id);
-  co_await booter_.destroy(sandbox->handle);
+  if (!sandbox->handle.sandbox_dir.empty())
+    co_await booter_.destroy(sandbox->handle);  // none: paused on disk
   (void)transition(*sandbox, Transition::kKilled);
   sandbox->slot.reset();
+  if (!sandbox->layers.empty()) co_await layers_.collect();
   spdlog::info("sandbox {} killed ({})", sandbox->id, reason);
   co_return Status{};
 }

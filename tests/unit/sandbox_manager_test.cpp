@@ -52,6 +52,7 @@ class FakeRuntime final : public runtime::Runtime {
       ::close(ready);
     }
     alive_.insert(spec.id);
+    layers_of_[spec.id] = spec.layers;
     runtime::SandboxHandle handle;
     handle.id = spec.id;
     handle.pid = 4242;
@@ -90,9 +91,14 @@ class FakeRuntime final : public runtime::Runtime {
     frozen_.erase(handle.id);
     return {};
   }
-  Result<std::uint64_t> save_layer(const runtime::SandboxHandle&, const std::string& dest) override {
+  // The "layer" is a file naming the sandbox it was saved from, and whether it was frozen then.
+  Result<std::uint64_t> save_layer(const runtime::SandboxHandle& handle, const std::string& dest) override {
+    std::lock_guard lock(mutex_);
+    if (fs::exists(dest)) return fail(ErrorCode::kAlreadyExists, dest + " exists");
     fs::create_directories(dest);
-    return 0;
+    std::ofstream(fs::path(dest) / "from")
+        << handle.id << (frozen_.count(handle.id) ? " frozen" : " running");
+    return 4096;
   }
   runtime::SandboxHandle handle_for(const std::string& id, const std::string& sandbox_dir) const override {
     runtime::SandboxHandle handle;
@@ -118,6 +124,11 @@ class FakeRuntime final : public runtime::Runtime {
     std::lock_guard lock(mutex_);
     return cleaned_;
   }
+  std::vector<std::string> layers_of(const std::string& id) const {
+    std::lock_guard lock(mutex_);
+    auto it = layers_of_.find(id);
+    return it == layers_of_.end() ? std::vector<std::string>{} : it->second;
+  }
   void forget(const std::string& id) {  // the process is gone (a host reboot)
     std::lock_guard lock(mutex_);
     alive_.erase(id);
@@ -135,6 +146,7 @@ class FakeRuntime final : public runtime::Runtime {
   std::set<std::string> frozen_;
   std::vector<std::string> cleaned_;
   std::vector<int> held_;
+  std::map<std::string, std::vector<std::string>> layers_of_;  // what each sandbox id last started on
 };
 
 class FakeAgent final : public AgentControl {
@@ -164,13 +176,16 @@ class SandboxManagerTest : public ::testing::Test {
     EXPECT_TRUE(opened) << opened.error().message;
     db_.emplace(std::move(*opened));
     store_.emplace(*db_);
+    snapshots_.emplace(*db_);
+    layers_.emplace(*db_);
   }
   ~SandboxManagerTest() override {
     if (manager_) run(manager_->stop());
   }
 
   void start_manager(std::size_t pool_size, std::size_t max_sandboxes = 100,
-                     ShutdownMode on_shutdown = ShutdownMode::kKeep) {
+                     ShutdownMode on_shutdown = ShutdownMode::kKeep,
+                     std::uint64_t layer_storage_bytes = 1ULL << 30) {
     ManagerSettings settings;
     settings.boot.state_dir = state_dir_.string();
     settings.boot.agent_binary = "/bin/true";
@@ -178,11 +193,13 @@ class SandboxManagerTest : public ::testing::Test {
     settings.pool_size = pool_size;
     settings.max_sandboxes = max_sandboxes;
     settings.on_shutdown = on_shutdown;
+    settings.layer_storage_bytes = layer_storage_bytes;
     TemplateEntry entry;
     entry.info.name = "code-interpreter";
     entry.info.rootfs = "/nonexistent";
     entry.aliases = {"base"};
-    manager_.emplace(io_.get_executor(), pool_, runtime_, agent_, *store_, std::vector<TemplateEntry>{entry},
+    manager_.emplace(io_.get_executor(), pool_, runtime_, agent_,
+                     ManagerStores{*store_, *snapshots_, *layers_}, std::vector<TemplateEntry>{entry},
                      settings);
     run(manager_->start());
   }
@@ -237,6 +254,8 @@ class SandboxManagerTest : public ::testing::Test {
   fs::path state_dir_;
   std::optional<store::Database> db_;
   std::optional<store::SandboxStore> store_;
+  std::optional<store::SnapshotStore> snapshots_;
+  std::optional<store::LayerStore> layers_;
   FakeRuntime runtime_;
   FakeAgent agent_;
   std::optional<SandboxManager> manager_;
@@ -398,10 +417,6 @@ TEST_F(SandboxManagerTest, PauseFreezesUnroutesAndResumeThaws) {
   EXPECT_EQ(again.error().code, ErrorCode::kConflict);
   EXPECT_NE(again.error().message.find("is already paused"), std::string::npos);
   EXPECT_EQ(run(manager_->set_timeout(record.id, 30)).error().code, ErrorCode::kNotFound);
-  auto reboot = run(manager_->connect(record.id, std::nullopt, /*keep_memory=*/false));
-  ASSERT_FALSE(reboot);
-  EXPECT_EQ(reboot.error().code, ErrorCode::kInvalidArgument);
-
   auto resumed = run(manager_->connect(record.id, 120));
   ASSERT_TRUE(resumed) << resumed.error().message;
   EXPECT_TRUE(resumed->resumed);
@@ -511,6 +526,132 @@ TEST_F(SandboxManagerTest, ShutdownKeepsOrKillsPerMode) {
   manager_.reset();
   EXPECT_EQ(store_->get(record.id)->state, store::SandboxState::kKilled);
   EXPECT_EQ(store_->get(record.id)->kill_reason, "server shutdown");
+}
+
+TEST_F(SandboxManagerTest, AFilesystemOnlyPauseSavesTheFilesFreesTheRoomAndTheResumeBootsOnThem) {
+  start_manager(0);
+  CreateCommand command;
+  command.env_vars = {{"TEST_VAR", "kept"}};
+  auto record = create(command);
+  ASSERT_TRUE(run(manager_->pause(record.id, /*keep_memory=*/false)));
+  EXPECT_EQ(manager_->get(record.id)->state, store::SandboxState::kPaused);
+  EXPECT_FALSE(manager_->route(record.id));
+  EXPECT_EQ(manager_->capacity().used(), 0u) << "no process, no memory: it holds no room";
+  auto stored = store_->get(record.id);
+  ASSERT_EQ(stored->layers.size(), 1u);
+  EXPECT_TRUE(stored->handle.empty());
+  const fs::path layer = state_dir_ / "layers" / stored->layers[0];
+  std::ifstream from(layer / "from");
+  std::string saved;
+  std::getline(from, saved);
+  EXPECT_EQ(saved, record.id + " frozen") << "the files are copied while nothing runs";
+  EXPECT_FALSE(runtime_.alive(runtime::SandboxHandle{record.id}));
+  EXPECT_EQ(run(manager_->pause(record.id, false)).error().code, ErrorCode::kConflict);
+  EXPECT_EQ(run(manager_->set_timeout(record.id, 60)).error().code, ErrorCode::kNotFound);
+  EXPECT_FALSE(run(manager_->wake(record.id, std::nullopt))) << "traffic never reboots it";
+
+  auto resumed = run(manager_->connect(record.id, 120));
+  ASSERT_TRUE(resumed) << resumed.error().message;
+  EXPECT_TRUE(resumed->resumed);
+  EXPECT_EQ(resumed->record.state, store::SandboxState::kRunning);
+  EXPECT_EQ(runtime_.layers_of(record.id), std::vector<std::string>{layer.string()})
+      << "booted anew, under its own id, on its saved files";
+  auto route = manager_->route(record.id);
+  ASSERT_TRUE(route);
+  EXPECT_EQ(route->access_token, record.envd_access_token) << "same token: the SDK keeps the old one";
+  EXPECT_EQ(agent_.claims[route->socket_path].env_vars, command.env_vars);
+  EXPECT_EQ(manager_->capacity().used(), 1u);
+
+  ASSERT_TRUE(run(manager_->kill(record.id, "test")));
+  EXPECT_FALSE(fs::exists(layer)) << "the kill frees the saved files nothing else holds";
+}
+
+TEST_F(SandboxManagerTest, ConnectWithoutMemoryRebootsAMemoryPausedSandboxOnItsFiles) {
+  start_manager(0);
+  auto record = create();
+  ASSERT_TRUE(run(manager_->pause(record.id)));
+  auto resumed = run(manager_->connect(record.id, std::nullopt, /*keep_memory=*/false));
+  ASSERT_TRUE(resumed) << resumed.error().message;
+  EXPECT_EQ(runtime_.layers_of(record.id).size(), 1u) << "never a silent memory restore";
+  EXPECT_TRUE(manager_->route(record.id));
+}
+
+TEST_F(SandboxManagerTest, AFilesystemPauseBeyondTheStorageBudgetIsRefusedAndKeepsItRunning) {
+  start_manager(0, 100, ShutdownMode::kKeep, /*layer_storage_bytes=*/4096);
+  auto first = create();
+  ASSERT_TRUE(run(manager_->create_snapshot(first.id, std::nullopt)));  // takes the whole budget
+  auto refused = run(manager_->pause(first.id, false));
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kNotEnoughSpace) << refused.error().message;
+  EXPECT_TRUE(manager_->route(first.id)) << "a refused pause leaves the sandbox running";
+  EXPECT_FALSE(runtime_.frozen(first.id));
+}
+
+TEST_F(SandboxManagerTest, SnapshotsAreNamedListedStartedFromAndDeleted) {
+  start_manager(0);
+  auto source = create();
+  auto unnamed = run(manager_->create_snapshot(source.id, std::nullopt));
+  ASSERT_TRUE(unnamed) << unnamed.error().message;
+  EXPECT_EQ(snapshot_id(*unnamed), unnamed->template_id + ":default");
+  EXPECT_FALSE(runtime_.frozen(source.id)) << "the sandbox runs on after its snapshot";
+  EXPECT_TRUE(manager_->route(source.id));
+
+  auto named = run(manager_->create_snapshot(source.id, SnapshotName{"snap", "default"}));
+  ASSERT_TRUE(named);
+  EXPECT_EQ(snapshot_id(*named), "cellblock/snap:default");
+  EXPECT_EQ(snapshot_names(*named), std::vector<std::string>{"cellblock/snap"});
+  auto again = run(manager_->create_snapshot(source.id, SnapshotName{"snap", "default"}));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->template_id, named->template_id) << "a name taken again is a new build of it";
+  EXPECT_FALSE(fs::exists(state_dir_ / "layers" / named->layers[0])) << "the replaced build's files go";
+
+  store::SnapshotQuery query;
+  query.sandbox_id = source.id;
+  auto listed = manager_->list_snapshots(query);
+  ASSERT_TRUE(listed);
+  ASSERT_EQ(listed->records.size(), 2u);
+  EXPECT_EQ(snapshot_id(listed->records[0]), "cellblock/snap:default") << "newest first";
+
+  CreateCommand from;
+  from.template_id = "cellblock/snap:default";
+  auto child = create(from);
+  EXPECT_EQ(child.template_id, again->template_id);
+  ASSERT_EQ(runtime_.layers_of(child.id).size(), 1u);
+  EXPECT_EQ(runtime_.layers_of(child.id)[0], (state_dir_ / "layers" / again->layers[0]).string());
+
+  auto busy = run(manager_->delete_snapshot("cellblock/snap:default"));
+  ASSERT_FALSE(busy);
+  EXPECT_NE(busy.error().message.find("running sandboxes using it"), std::string::npos);
+  ASSERT_TRUE(run(manager_->kill(child.id, "test")));
+  EXPECT_EQ(run(manager_->delete_snapshot("cellblock/snap:default")).value(), true);
+  EXPECT_EQ(run(manager_->delete_snapshot("snap")).value(), false);
+  EXPECT_FALSE(fs::exists(state_dir_ / "layers" / again->layers[0]));
+  EXPECT_TRUE(fs::exists(state_dir_ / "layers" / unnamed->layers[0]));
+
+  ASSERT_TRUE(run(manager_->pause(source.id)));
+  EXPECT_EQ(run(manager_->create_snapshot(source.id, std::nullopt)).error().code, ErrorCode::kNotFound)
+      << "E2B: a paused sandbox cannot be snapshotted";
+}
+
+TEST_F(SandboxManagerTest, ASandboxPausedOnDiskSurvivesARestartAndItsSnapshotsOutliveIt) {
+  start_manager(0);
+  auto record = create();
+  auto snapshot = run(manager_->create_snapshot(record.id, SnapshotName{"keep", "v1"}));
+  ASSERT_TRUE(snapshot);
+  ASSERT_TRUE(run(manager_->pause(record.id, false)));
+  run(manager_->stop());
+  manager_.reset();
+  fs::create_directories(state_dir_ / "layers" / "interruptedsave00000");
+
+  start_manager(0);
+  EXPECT_FALSE(fs::exists(state_dir_ / "layers" / "interruptedsave00000"));
+  EXPECT_EQ(manager_->get(record.id)->state, store::SandboxState::kPaused);
+  auto resumed = run(manager_->connect(record.id, std::nullopt));
+  ASSERT_TRUE(resumed) << resumed.error().message;
+  EXPECT_EQ(runtime_.layers_of(record.id).size(), 1u);
+  ASSERT_TRUE(run(manager_->kill(record.id, "test")));
+  EXPECT_TRUE(manager_->find_snapshot("cellblock/keep:v1")) << "killing the sandbox keeps its snapshots";
+  EXPECT_TRUE(fs::exists(state_dir_ / "layers" / snapshot->layers[0]));
 }
 
 }  // namespace
