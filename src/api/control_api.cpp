@@ -106,6 +106,12 @@ asio::awaitable<Result<Response>> ControlApi::dispatch(const ControlRoute& route
       co_return json_reply(200, templates_json(sandboxes_.templates()));
     case Action::kTemplateAlias:
       co_return template_alias(id);
+    case Action::kSnapshot:
+      co_return co_await create_snapshot(id, body);
+    case Action::kListSnapshots:
+      co_return list_snapshots(request);
+    case Action::kDeleteTemplate:
+      co_return co_await delete_template(id);
   }
   co_return fail(ErrorCode::kInternal, "unhandled route");
 }
@@ -149,6 +155,38 @@ asio::awaitable<Result<Response>> ControlApi::set_timeout(const std::string& id,
   auto seconds = co_await read_parsed(body, &parse_set_timeout);
   if (!seconds) co_return tl::unexpected(seconds.error());
   if (Status set = co_await sandboxes_.set_timeout(id, *seconds); !set) co_return tl::unexpected(set.error());
+  co_return no_content();
+}
+
+asio::awaitable<Result<Response>> ControlApi::create_snapshot(const std::string& id, http::BodyReader& body) {
+  auto name = co_await read_parsed(body, &parse_create_snapshot);
+  if (!name) co_return tl::unexpected(name.error());
+  auto snapshot = co_await sandboxes_.create_snapshot(id, std::move(*name));
+  if (!snapshot) co_return tl::unexpected(snapshot.error());
+  co_return json_reply(201, snapshot_json(*snapshot));
+}
+
+Result<Response> ControlApi::list_snapshots(const http::Request& request) {
+  auto query = parse_snapshot_query(request);
+  if (!query) return tl::unexpected(query.error());
+  auto page = sandboxes_.list_snapshots(*query);
+  if (!page) return tl::unexpected(page.error());
+  json::array out;
+  for (const auto& snapshot : page->records) out.push_back(snapshot_json(snapshot));
+  Response response = json_reply(200, out);
+  if (!page->next_cursor.empty()) response.headers.add("X-Next-Token", page->next_cursor);
+  return response;
+}
+
+// Only snapshots' templates can be deleted: the built-in ones belong to the server's configuration.
+asio::awaitable<Result<Response>> ControlApi::delete_template(const std::string& id) {
+  if (sandboxes_.find_template(id)) {
+    co_return fail(ErrorCode::kInvalidArgument,
+                   "template '" + id + "' is built into this server and cannot be deleted");
+  }
+  auto deleted = co_await sandboxes_.delete_snapshot(id);
+  if (!deleted) co_return tl::unexpected(deleted.error());
+  if (!*deleted) co_return fail(ErrorCode::kNotFound, "template '" + id + "' not found");
   co_return no_content();
 }
 

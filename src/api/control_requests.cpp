@@ -109,12 +109,6 @@ Result<store::LifecyclePolicy> parse_lifecycle(const json::object& body) {
                 "autoPauseMemory=false (filesystem-only auto-pause) cannot be combined with autoResume: a "
                 "filesystem-only snapshot cannot be auto-resumed by traffic and must be resumed explicitly.");
   }
-  if (!policy.keep_memory) {
-    return fail(
-        ErrorCode::kInvalidArgument,
-        "autoPauseMemory=false (a filesystem-only pause) is not available on this server yet: leave it "
-        "out to pause with memory");
-  }
   return policy;
 }
 
@@ -237,6 +231,41 @@ Result<store::ListQuery> parse_list_query(const http::Request& request, bool v1)
     query.limit = static_cast<int>(std::min<std::int64_t>(*value, store::SandboxStore::kMaxListLimit));
   }
   if (auto token = request.query_value("nextToken"); token && !v1) query.cursor = std::string(*token);
+  return query;
+}
+
+Result<std::optional<sandbox::SnapshotName>> parse_create_snapshot(std::string_view text) {
+  auto parsed = parse_object(text, true);
+  if (!parsed) return tl::unexpected(parsed.error());
+  if (auto ok = only_known(*parsed, {"name"}); !ok) return tl::unexpected(ok.error());
+  const json::value* name = parsed->if_contains("name");
+  if (name == nullptr || name->is_null()) return std::optional<sandbox::SnapshotName>();
+  if (!name->is_string()) return fail(ErrorCode::kInvalidArgument, "name must be a string");
+  auto parsed_name = sandbox::parse_snapshot_name(name->get_string());
+  if (!parsed_name) return tl::unexpected(parsed_name.error());
+  return std::optional<sandbox::SnapshotName>(std::move(*parsed_name));
+}
+
+Result<store::SnapshotQuery> parse_snapshot_query(const http::Request& request) {
+  store::SnapshotQuery query;
+  if (auto sandbox_id = request.query_value("sandboxID")) query.sandbox_id = std::string(*sandbox_id);
+  if (auto name = request.query_value("name"); name && !name->empty()) {
+    if (auto ref = sandbox::parse_template_ref(*name)) {
+      query.name = std::move(ref->name);
+      query.tag = std::move(ref->tag);
+    } else {
+      query.name = std::string(*name);  // another team's: matches nothing
+    }
+  }
+  if (auto limit = request.query_value("limit")) {
+    auto value = parse_int(*limit, "limit");
+    if (!value) return tl::unexpected(value.error());
+    if (*value < 1 || *value > store::SnapshotStore::kMaxListLimit) {
+      return fail(ErrorCode::kInvalidArgument, "limit must be between 1 and 100");
+    }
+    query.limit = static_cast<int>(*value);
+  }
+  if (auto token = request.query_value("nextToken")) query.cursor = std::string(*token);
   return query;
 }
 

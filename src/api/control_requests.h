@@ -33,6 +33,12 @@ Result<PauseRequest> parse_pause(std::string_view body);
 // POST /sandboxes/{id}/timeout: {"timeout": seconds}.
 Result<std::int64_t> parse_set_timeout(std::string_view body);
 
+// POST /sandboxes/{id}/snapshots: {} or {"name": "[<namespace>/]<alias>[:<tag>]"}.
+Result<std::optional<sandbox::SnapshotName>> parse_create_snapshot(std::string_view body);
+
+// GET /snapshots: sandboxID, name ([<namespace>/]<name or id>[:<tag>]), limit (1-100), nextToken.
+Result<store::SnapshotQuery> parse_snapshot_query(const http::Request& request);
+
 // GET /v2/sandboxes: metadata, state, startedAfter, template, order, limit, nextToken (v1: no paging token).
 Result<store::ListQuery> parse_list_query(const http::Request& request, bool v1);
 

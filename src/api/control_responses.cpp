@@ -98,4 +98,14 @@ json::array templates_json(const std::vector<sandbox::TemplateEntry>& templates)
   return out;
 }
 
+boost::json::object snapshot_json(const store::SnapshotRecord& snapshot) {
+  boost::json::array names;
+  for (const auto& name : sandbox::snapshot_names(snapshot)) names.emplace_back(name);
+  // E2B's two fields, and what this server adds for its CLI: the disk its own layer takes and its source.
+  return {{"snapshotID", sandbox::snapshot_id(snapshot)},
+          {"names", std::move(names)},
+          {"sizeBytes", snapshot.size_bytes},
+          {"sandboxID", snapshot.sandbox_id}};
+}
+
 }  // namespace cellblock::api

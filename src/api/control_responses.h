@@ -21,5 +21,7 @@ boost::json::object listed_json(const store::SandboxRecord& record);
 boost::json::object detail_json(const store::SandboxRecord& record, const std::string& domain);
 boost::json::array metrics_json(const std::vector<sandbox::Metric>& samples);
 boost::json::array templates_json(const std::vector<sandbox::TemplateEntry>& templates);
+// `SnapshotInfo`: {snapshotID, names}.
+boost::json::object snapshot_json(const store::SnapshotRecord& snapshot);
 
 }  // namespace cellblock::api

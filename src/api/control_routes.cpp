@@ -30,6 +30,9 @@ constexpr std::array kRoutes = {
     RouteSpec{"GET", "/sandboxes/{}/metrics", Action::kMetrics},
     RouteSpec{"GET", "/templates", Action::kListTemplates},
     RouteSpec{"GET", "/templates/aliases/{}", Action::kTemplateAlias},
+    RouteSpec{"POST", "/sandboxes/{}/snapshots", Action::kSnapshot},
+    RouteSpec{"GET", "/snapshots", Action::kListSnapshots},
+    RouteSpec{"DELETE", "/templates/{}", Action::kDeleteTemplate},
 };
 
 // The raw parameter segment when `path` has the shape of `pattern`; nullopt otherwise.

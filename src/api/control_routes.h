@@ -11,23 +11,26 @@
 namespace cellblock::api {
 
 enum class Action {
-  kCreate,         // POST /v2/sandboxes, POST /sandboxes (v1)
-  kList,           // GET /v2/sandboxes, GET /sandboxes (v1)
-  kGet,            // GET /sandboxes/{id}
-  kKill,           // DELETE /sandboxes/{id}
-  kSetTimeout,     // POST /sandboxes/{id}/timeout
-  kConnect,        // POST /v2/sandboxes/{id}/connect, POST /sandboxes/{id}/connect (v1)
-  kResume,         // POST /sandboxes/{id}/resume (deprecated)
-  kPause,          // POST /sandboxes/{id}/pause
-  kMetrics,        // GET /sandboxes/{id}/metrics
-  kListTemplates,  // GET /templates
-  kTemplateAlias,  // GET /templates/aliases/{alias}
+  kCreate,          // POST /v2/sandboxes, POST /sandboxes (v1)
+  kList,            // GET /v2/sandboxes, GET /sandboxes (v1)
+  kGet,             // GET /sandboxes/{id}
+  kKill,            // DELETE /sandboxes/{id}
+  kSetTimeout,      // POST /sandboxes/{id}/timeout
+  kConnect,         // POST /v2/sandboxes/{id}/connect, POST /sandboxes/{id}/connect (v1)
+  kResume,          // POST /sandboxes/{id}/resume (deprecated)
+  kPause,           // POST /sandboxes/{id}/pause
+  kMetrics,         // GET /sandboxes/{id}/metrics
+  kListTemplates,   // GET /templates
+  kTemplateAlias,   // GET /templates/aliases/{alias}
+  kSnapshot,        // POST /sandboxes/{id}/snapshots
+  kListSnapshots,   // GET /snapshots
+  kDeleteTemplate,  // DELETE /templates/{id}: a snapshot's template (SDK deleteSnapshot)
 };
 
 struct ControlRoute {
   Action action;
   bool v1 = false;    // the route of older SDKs (v1 create/list/connect)
-  std::string param;  // the sandbox id or the template alias, percent-decoded; empty when the route has none
+  std::string param;  // the sandbox id, template alias or template id, percent-decoded; empty when none
 };
 
 // kNotFound for an unknown path, kMethodNotAllowed for a known path with another method, kInvalidArgument for

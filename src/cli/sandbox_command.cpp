@@ -1,8 +1,9 @@
-// `cellblock sandbox create|ls|exec|pause|resume|kill`: the people's interface to a running `cellblock
-// serve`, over its E2B API.
+// `cellblock sandbox create|ls|exec|pause|resume|snapshot|snapshots|delete-snapshot|kill`: the people's
+// interface to a running `cellblock serve`, over its E2B API.
 
 #include <cstdlib>
 #include <iostream>
+#include <memory>
 
 #include <fmt/format.h>
 #include <boost/json.hpp>
@@ -10,6 +11,7 @@
 #include "cli/commands.h"
 #include "cli/http_call.h"
 #include "common/agent_protocol.h"
+#include "common/encoding.h"
 
 namespace cellblock::cli {
 namespace {
@@ -153,11 +155,53 @@ void add_sandbox_command(CLI::App& app) {
       "pause",
       "pause a sandbox: its processes frozen with their memory until it is resumed (no timeout meanwhile)");
   pause->add_option("id", *id, "sandbox id")->required();
-  pause->callback([connection, id]() {
+  auto no_memory = std::make_shared<bool>(false);
+  pause->add_flag("--no-memory", *no_memory,
+                  "keep only its files: its processes end and its memory is freed; the resume boots it anew");
+  pause->callback([connection, id, no_memory]() {
     HttpCall call = base_call(*connection, "POST", "/sandboxes/" + *id + "/pause");
-    call.body = "{}";
+    call.body = *no_memory ? R"({"memory":false})" : "{}";
     checked(call, 204);
-    fmt::print("paused {}\n", *id);
+    fmt::print("paused {}{}\n", *id, *no_memory ? " (files only)" : "");
+    std::exit(0);
+  });
+
+  CLI::App* snapshot = sandbox->add_subcommand(
+      "snapshot", "save a running sandbox's files as a snapshot new sandboxes can start from");
+  snapshot->add_option("id", *id, "sandbox id")->required();
+  auto name = std::make_shared<std::string>();
+  snapshot->add_option("--name", *name, "[<namespace>/]<name>[:<tag>]; a name taken moves to this snapshot");
+  snapshot->callback([connection, id, name]() {
+    HttpCall call = base_call(*connection, "POST", "/sandboxes/" + *id + "/snapshots");
+    json::object body;
+    if (!name->empty()) body["name"] = *name;
+    call.body = json::serialize(body);
+    json::value created = checked(call, 201);
+    fmt::print("{}\n", json::value_to<std::string>(created.at("snapshotID")));
+    std::exit(0);
+  });
+
+  CLI::App* snapshots = sandbox->add_subcommand("snapshots", "list snapshots, newest first");
+  snapshots->callback([connection]() {
+    json::value listed = checked(base_call(*connection, "GET", "/snapshots?limit=100"), 200);
+    fmt::print("{:<48} {:>10}  {}\n", "SNAPSHOT", "SIZE", "FROM SANDBOX");
+    for (const auto& item : listed.as_array()) {
+      const auto& object = item.as_object();
+      fmt::print(
+          "{:<48} {:>10}  {}\n", json::value_to<std::string>(object.at("snapshotID")),
+          fmt::format("{:.1f} MiB",
+                      static_cast<double>(object.at("sizeBytes").to_number<std::int64_t>()) / (1 << 20)),
+          json::value_to<std::string>(object.at("sandboxID")));
+    }
+    std::exit(0);
+  });
+
+  CLI::App* delete_snapshot =
+      sandbox->add_subcommand("delete-snapshot", "delete a snapshot (every tag of its name)");
+  delete_snapshot->add_option("snapshot", *id, "snapshot id, as `snapshots` lists it")->required();
+  delete_snapshot->callback([connection, id]() {
+    checked(base_call(*connection, "DELETE", "/templates/" + percent_encode(*id)), 204);
+    fmt::print("deleted {}\n", *id);
     std::exit(0);
   });
 

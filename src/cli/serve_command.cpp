@@ -48,6 +48,7 @@ struct ServeOptions {
   std::int64_t max_timeout = 24 * 3600;
   std::size_t max_sandboxes = 100;
   std::size_t boot_concurrency = 2;
+  std::uint64_t layer_storage_mb = 20480;
   std::uint32_t cpu_weight = 100;
   std::string on_shutdown = "keep";
   std::uint64_t memory_mb = 2048;
@@ -129,6 +130,8 @@ int serve(const ServeOptions& options) {
   }
   store::ApiKeyStore keys(*db);
   store::SandboxStore sandboxes_store(*db);
+  store::SnapshotStore snapshot_store(*db);
+  store::LayerStore layer_store(*db);
   store::ChatStore chat_store(*db);
   store::KernelStore kernel_store(*db);
   store::SessionStore session_store(*db);
@@ -183,12 +186,14 @@ int serve(const ServeOptions& options) {
   settings.max_timeout = std::chrono::seconds(options.max_timeout);
   settings.pool_size = options.pool_size;
   settings.max_sandboxes = options.max_sandboxes;
+  settings.layer_storage_bytes = options.layer_storage_mb << 20;
   std::vector<sandbox::TemplateEntry> entries{{*info, {"code-interpreter-v1", "base"}}};
 
   asio::io_context io(1);
   asio::thread_pool blocking(4);
   sandbox::HttpAgentControl agents;
-  sandbox::SandboxManager manager(io.get_executor(), blocking, **runtime, agents, sandboxes_store,
+  sandbox::SandboxManager manager(io.get_executor(), blocking, **runtime, agents,
+                                  sandbox::ManagerStores{sandboxes_store, snapshot_store, layer_store},
                                   std::move(entries), settings);
   api::ControlApi control(manager, keys, api::ApiSettings{options.domain});
   proxy::SandboxProxy sandbox_proxy(manager);
@@ -281,8 +286,15 @@ void add_serve_command(CLI::App& app) {
       ->add_option(
           "--max-sandboxes", options->max_sandboxes,
           "sandboxes held at once: running, paused with memory, booting and warm in a pool (a create "
-          "beyond it gets 429; a warm sandbox of another template makes room)")
+          "beyond it gets 429; a warm sandbox of another template makes room); paused without memory do "
+          "not count")
       ->capture_default_str();
+  serve_app
+      ->add_option("--layer-storage", options->layer_storage_mb,
+                   "disk for saved files, in MiB: sandboxes paused without memory and snapshots (a pause or "
+                   "snapshot beyond it gets 507)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 40));
   serve_app
       ->add_option("--boot-concurrency", options->boot_concurrency,
                    "sandboxes booting at once; further boots wait in arrival order")

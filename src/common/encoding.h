@@ -30,5 +30,7 @@ std::int64_t unix_nanos_now();
 
 // Percent-decoding of a URL component; '+' is kept as is. Returns nullopt on a malformed escape.
 std::optional<std::string> percent_decode(std::string_view text);
+// Percent-encoding of everything but RFC 3986's unreserved characters: the text is one path segment.
+std::string percent_encode(std::string_view text);
 
 }  // namespace cellblock

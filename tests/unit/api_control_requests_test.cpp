@@ -31,12 +31,18 @@ TEST(ControlRoutes, TheSpecsRoutes) {
   EXPECT_EQ(route_of("POST", "/sandboxes/isbx1/pause").action, Action::kPause);
   EXPECT_EQ(route_of("GET", "/sandboxes/isbx1/metrics").action, Action::kMetrics);
   EXPECT_EQ(route_of("GET", "/templates").action, Action::kListTemplates);
+  EXPECT_EQ(route_of("POST", "/sandboxes/isbx1/snapshots").action, Action::kSnapshot);
+  EXPECT_EQ(route_of("GET", "/snapshots").action, Action::kListSnapshots);
+  EXPECT_EQ(route_of("DELETE", "/templates/abc123%3Adefault").action, Action::kDeleteTemplate);
 }
 
 TEST(ControlRoutes, AnEncodedNameStaysOneSegmentAndIsDecoded) {
   auto alias = route_of("GET", "/templates/aliases/acme%2Fmy-tpl%3Av1");
   EXPECT_EQ(alias.action, Action::kTemplateAlias);
   EXPECT_EQ(alias.param, "acme/my-tpl:v1");
+  auto deleted = route_of("DELETE", "/templates/acme%2Fsnap%3Adefault");
+  EXPECT_EQ(deleted.action, Action::kDeleteTemplate);
+  EXPECT_EQ(deleted.param, "acme/snap:default");
 }
 
 TEST(ControlRoutes, UnknownPathsWrongMethodsAndGarbage) {
@@ -83,6 +89,7 @@ TEST(ControlRequests, CreateRejectsWhatE2BRejects) {
     EXPECT_EQ(command ? ErrorCode::kInternal : command.error().code, ErrorCode::kInvalidArgument);
     return command ? std::string() : command.error().message;
   };
+  EXPECT_TRUE(parse_create(R"({"templateID":"base","autoPause":true,"autoPauseMemory":false})", false));
   EXPECT_EQ(message(R"({"templateID":"base","autoPauseMemory":false})"),
             "autoPauseMemory=false only applies when autoPause is true.");
   EXPECT_NE(
@@ -136,6 +143,43 @@ TEST(ControlRequests, ListQueries) {
     http::Request garbage;
     garbage.query = {{bad.first, bad.second}};
     EXPECT_FALSE(parse_list_query(garbage, false)) << bad.first << "=" << bad.second;
+  }
+}
+
+TEST(ControlRequests, SnapshotBodiesAndQueries) {
+  EXPECT_FALSE(*parse_create_snapshot(""));
+  EXPECT_FALSE(*parse_create_snapshot("{}"));
+  auto named = parse_create_snapshot(R"({"name":"  My-Snap "})");
+  ASSERT_TRUE(named && *named) << named.error().message;
+  EXPECT_EQ((*named)->alias, "my-snap") << "trimmed and lower-cased";
+  EXPECT_EQ((*named)->tag, "default");
+  auto tagged = parse_create_snapshot(R"({"name":"cellblock/snap:v1.2"})");
+  ASSERT_TRUE(tagged && *tagged);
+  EXPECT_EQ((*tagged)->alias, "snap");
+  EXPECT_EQ((*tagged)->tag, "v1.2");
+  EXPECT_EQ(parse_create_snapshot(R"({"name":"acme/snap"})").error().message,
+            "namespace 'acme' must match your team 'cellblock'");
+  for (auto bad : {R"({"name":"a b"})", R"({"name":"snap:"})", R"({"name":"sn.ap"})", R"({"name":7})",
+                   R"({"other":1})", "[]"}) {
+    auto parsed = parse_create_snapshot(bad);
+    ASSERT_FALSE(parsed) << bad;
+    EXPECT_EQ(parsed.error().code, ErrorCode::kInvalidArgument);
+  }
+
+  http::Request request;
+  request.query = {{"sandboxID", "isbx1"}, {"name", "cellblock/snap:default"}, {"limit", "5"}};
+  auto query = parse_snapshot_query(request);
+  ASSERT_TRUE(query) << query.error().message;
+  EXPECT_EQ(query->sandbox_id, "isbx1");
+  EXPECT_EQ(query->name, "snap");
+  EXPECT_EQ(query->tag, "default");
+  EXPECT_EQ(query->limit, 5);
+  request.query = {{"name", "snap"}};
+  EXPECT_FALSE(parse_snapshot_query(request)->tag) << "a bare name matches every tag";
+  for (auto bad : {std::pair{"limit", "0"}, std::pair{"limit", "101"}, std::pair{"limit", "x"}}) {
+    http::Request garbage;
+    garbage.query = {{bad.first, bad.second}};
+    EXPECT_FALSE(parse_snapshot_query(garbage)) << bad.first << "=" << bad.second;
   }
 }
 
