@@ -1,8 +1,10 @@
 // Pause and resume latency of `cellblock serve` (memory pause: the sandbox's cgroup frozen in place), for an idle
 // sandbox and for one holding a 500 MB DataFrame, measured through the control API as a client sees it
 // (POST /sandboxes/{id}/pause → 204; POST /v2/sandboxes/{id}/connect → 201), and the first runCode after a
-// resume. E2B's published figures (a Firecracker snapshot: about 4 s per GiB of RAM to pause, about 1 s to
-// resume) are printed beside them; they are E2B's, not measured here.
+// resume. Then the filesystem-only pause (`memory: false`: files saved, processes ended) and its resume (a boot
+// on the saved files up to a ready kernel), and a snapshot (POST /sandboxes/{id}/snapshots) of a sandbox that
+// wrote 200 MB. E2B's published figures (a Firecracker snapshot: about 4 s per GiB of RAM to pause, about 1 s
+// to resume) are printed beside them; they are E2B's, not measured here.
 //
 // Usage: node bench/pause_resume.mjs [--runs 20] (bench/pause_resume_run starts it as root with a built tree).
 
@@ -21,6 +23,9 @@ const { values: opts } = parseArgs({
 });
 const runs = Number(opts.runs);
 const kTargetMs = 20;
+const kDiskResumeTargetMs = 1200;
+const kSnapshotTargetMs = 1000;
+const diskRuns = Math.max(3, Math.ceil(runs / 4));  // each one is a boot: fewer of them
 
 function stats(samples) {
   const s = [...samples].sort((a, b) => a - b);
@@ -63,6 +68,36 @@ async function cycle(server, sbx, probe, expected) {
   return { pause: stats(pause), resume: stats(resume), firstRun: stats(firstRun) };
 }
 
+// Filesystem-only pause and resume; the first runCode after the resume must find `file` written before.
+async function diskCycle(server, sbx, file) {
+  const pause = [];
+  const resume = [];
+  const firstRun = [];
+  for (let i = 0; i < diskRuns; i++) {
+    const [p, paused] = await timed(() => api(server, 'POST', `/sandboxes/${sbx.sandboxId}/pause`, { memory: false }));
+    if (paused !== 204) throw new Error(`pause answered ${paused}`);
+    const [r, resumed] = await timed(() => api(server, 'POST', `/v2/sandboxes/${sbx.sandboxId}/connect`));
+    if (resumed !== 201) throw new Error(`connect answered ${resumed}`);
+    const [f, run] = await timed(() => sbx.runCode(`len(open('${file}').read())`));
+    if (run.error || Number(run.text) <= 0) throw new Error(`after a resume the file was not there: ${run.text}`);
+    pause.push(p);
+    resume.push(r);
+    firstRun.push(f);
+  }
+  return { pause: stats(pause), resume: stats(resume), firstRun: stats(firstRun) };
+}
+
+// Snapshots of a sandbox that wrote `mb` MiB of files; each is deleted again.
+async function snapshotCycle(server, sbx) {
+  const taken = [];
+  for (let i = 0; i < diskRuns; i++) {
+    const [t, snap] = await timed(() => sbx.createSnapshot());
+    taken.push(t);
+    await Sandbox.deleteSnapshot(snap.snapshotId);
+  }
+  return stats(taken);
+}
+
 async function memoryMiB(sbx) {
   const metrics = await sbx.getMetrics();
   return metrics.length ? metrics.at(-1).memUsed / 2 ** 20 : NaN;
@@ -70,6 +105,8 @@ async function memoryMiB(sbx) {
 
 const server = await startServer({ poolSize: 1 });
 const rows = [];
+let diskRow;
+let snapshotRow;
 try {
   const idle = await Sandbox.create({ metadata: { bench: 'pause-idle' } });
   await idle.runCode('x = 1');
@@ -87,6 +124,14 @@ try {
   rows.push([`sandbox holding a ${made.text} MiB DataFrame (cgroup memory ${mib.toFixed(0)} MiB)`,
              await cycle(server, big, 'df.shape[0]', String(rowsInFrame))]);
   await big.kill();
+
+  const files = await Sandbox.create({ metadata: { bench: 'pause-disk' }, timeoutMs: 3_600_000 });
+  const wrote = await files.commands.run(
+      'head -c 200000000 /dev/urandom > /home/user/written.bin && echo hello > /home/user/small.txt && sync');
+  if (wrote.exitCode !== 0) throw new Error(`writing 200 MB: ${wrote.stderr}`);
+  snapshotRow = await snapshotCycle(server, files);
+  diskRow = await diskCycle(server, files, '/home/user/small.txt');
+  await files.kill();
 } finally {
   await server.stop();
 }
@@ -105,5 +150,15 @@ for (const [name, r] of rows) {
 }
 lines.push('| E2B (published, not measured here): Firecracker memory snapshot | ~4000 per GiB of RAM | | ~1000 | | | | |');
 lines.push('');
-lines.push('Filesystem-only pause (`keepMemory: false`) and snapshots are not built yet: no rows for them.');
+lines.push(`## Filesystem-only pause and snapshots (a sandbox that wrote 200 MB; ${diskRuns} cycles each)`);
+lines.push('');
+lines.push('| operation | p50 ms | p99 ms | target (p50) | |');
+lines.push('|---|---:|---:|---|---|');
+lines.push(`| pause without memory (files saved, processes ended) | ${f(diskRow.pause.p50)} | ${f(diskRow.pause.p99)} | | |`);
+lines.push(`| resume on the saved files (boot to a ready kernel) | ${f(diskRow.resume.p50)} | ${f(diskRow.resume.p99)} | ` +
+           `≤ ${kDiskResumeTargetMs} ms | ${diskRow.resume.p50 <= kDiskResumeTargetMs ? 'met' : 'MISSED'} |`);
+lines.push(`| first runCode after it | ${f(diskRow.firstRun.p50)} | ${f(diskRow.firstRun.p99)} | | |`);
+lines.push(`| snapshot of the 200 MB written | ${f(snapshotRow.p50)} | ${f(snapshotRow.p99)} | ≤ ${kSnapshotTargetMs} ms | ` +
+           `${snapshotRow.p50 <= kSnapshotTargetMs ? 'met' : 'MISSED'} |`);
+lines.push('| E2B (published, not measured here): resume from a snapshot | | ~1000 | | |');
 console.log(lines.join('\n'));
