@@ -74,7 +74,11 @@ TEST_F(NsRuntimeTest, RunsPid1AsRootOfItsOwnNamespaces) {
       "echo $$ > /out/pid; hostname > /out/hostname; id -u > /out/uid; "
       "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' > /out/ifaces; ip link show lo > /out/lo; "
       "echo hello > /run/cellblock/marker; "
-      "nc -l -p 7777 > /out/nc & sleep 0.3; echo over-lo | nc 127.0.0.1 7777; sleep 0.3; "
+      // The client retries until the listener is up, then the data is waited for. The listener's stdin stays
+      // open: a background job's is /dev/null, whose end of file would make it quit before the data arrives.
+      "sleep 30 | nc -l -p 7777 > /out/nc & i=0; "
+      "until echo over-lo | nc 127.0.0.1 7777 2>/dev/null || [ $i -ge 200 ]; do i=$((i+1)); sleep 0.05; done; "
+      "i=0; until [ -s /out/nc ] || [ $i -ge 200 ]; do i=$((i+1)); sleep 0.05; done; "
       "echo done > /out/done; exec sleep 1000",
       &out);
   spec.hostname = "sbx-unit";
