@@ -5,9 +5,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/this_coro.hpp>
 
-
 namespace cellblock::app {
-
 
 namespace {
 

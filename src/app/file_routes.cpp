@@ -5,8 +5,6 @@
 
 #include <fmt/format.h>
 
-#include "app/handler_json.h"
-#include "chat/stream_json.h"
 #include "common/encoding.h"
 #include "http/proxy.h"
 
@@ -18,18 +16,6 @@ namespace {
 
 constexpr std::string_view kHome = "/home/user";
 constexpr std::string_view kUser = "user";
-
-std::string url_encode(std::string_view text) {
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '/') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out += fmt::format("%{:02X}", c);
-    }
-  }
-  return out;
-}
 
 // Paths are absolute and plain: no "..", no NUL. Relative ones are taken from the user's home.
 Result<std::string> sandbox_path(std::string_view path) {
@@ -55,20 +41,6 @@ std::string header_safe(std::string name) {
   return name;
 }
 
-std::int64_t size_of(const json::object& entry) {
-  const json::value* size = entry.if_contains("size");
-  if (size == nullptr) return 0;
-  if (size->is_int64()) return size->get_int64();
-  if (size->is_uint64()) return static_cast<std::int64_t>(size->get_uint64());
-  if (size->is_string()) {
-    std::int64_t value = 0;
-    std::string_view text = size->get_string();
-    std::from_chars(text.data(), text.data() + text.size(), value);
-    return value;
-  }
-  return 0;
-}
-
 // A checked path in the user's sandbox (created on demand).
 struct SandboxFile {
   std::string path;
@@ -89,38 +61,15 @@ Result<std::string> required_path(const http::Request& request) {
   return sandbox_path(*raw);
 }
 
-// envd's /files URL for a path, acting as the sandbox's user.
-std::string envd_files_target(std::string_view path) {
-  return "/files?path=" + url_encode(path) + "&username=" + std::string(kUser);
-}
-
-// Connect's ListDir of the file's directory, one level deep, as the sandbox's user.
-http::ClientRequest list_dir_request(const SandboxFile& file) {
-  http::ClientRequest call = UserSandboxes::agent_request(
-      file.access, "POST", "/filesystem.Filesystem/ListDir", agent_protocol::kEnvdPort);
-  call.headers.add("Content-Type", "application/json");
-  call.headers.add("Connect-Protocol-Version", "1");
-  call.headers.add("Authorization", "Basic " + base64_encode(std::string(kUser) + ":"));
-  json::object rpc{{"path", file.path}, {"depth", 1}};
-  call.body = json::serialize(rpc);
-  return call;
-}
-
-// ListDir's answer as the page's entries: name, path, type (file or dir), size, modifiedTime.
-json::array listed_entries(std::string_view text) {
-  auto parsed = chat::parse_data_object(text);
+// The page's entries: name, path, type (file or dir), size, modifiedTime.
+json::array listed_entries(const std::vector<sandbox::DirEntry>& listed) {
   json::array entries;
-  const json::array* listed = parsed ? array_field(*parsed, "entries") : nullptr;
-  if (listed == nullptr) return entries;
-  for (const json::value& value : *listed) {
-    const json::object* entry = value.if_object();
-    if (entry == nullptr) continue;
-    bool is_dir = string_field(*entry, "type") == "FILE_TYPE_DIRECTORY";
-    entries.push_back(json::object{{"name", string_field(*entry, "name")},
-                                   {"path", string_field(*entry, "path")},
-                                   {"type", is_dir ? "dir" : "file"},
-                                   {"size", size_of(*entry)},
-                                   {"modifiedTime", string_field(*entry, "modifiedTime")}});
+  for (const auto& entry : listed) {
+    entries.push_back(json::object{{"name", entry.name},
+                                   {"path", entry.path},
+                                   {"type", entry.directory ? "dir" : "file"},
+                                   {"size", entry.size},
+                                   {"modifiedTime", entry.modified_time}});
   }
   return entries;
 }
@@ -130,7 +79,7 @@ http::Headers attachment_headers(std::string_view path) {
   http::Headers headers;
   headers.add("Content-Type", "application/octet-stream");
   headers.add("Content-Disposition", "attachment; filename=\"" + header_safe(base_name(path)) +
-                                         "\"; filename*=UTF-8''" + url_encode(base_name(path)));
+                                         "\"; filename*=UTF-8''" + percent_encode(base_name(path)));
   headers.add("X-Content-Type-Options", "nosniff");
   return headers;
 }
@@ -174,23 +123,13 @@ asio::awaitable<void> FileRoutes::list_files(const Principal& who, const http::R
     co_await writer.send(http::error_response(file.error()));
     co_return;
   }
-  http::ClientOptions options = UserSandboxes::agent_options(file->access);
-  http::ClientRequest call = list_dir_request(*file);
-  auto response = co_await http::fetch(std::move(call), options);
-  if (!response) {
-    co_await writer.send(http::error_response(response.error()));
+  std::string user(kUser);
+  auto listed = co_await sandbox::list_dir(file->access.route.endpoint(), file->path, std::move(user));
+  if (!listed) {
+    co_await writer.send(http::error_response(listed.error()));
     co_return;
   }
-  auto text = co_await (*response)->read_all(16 * 1024 * 1024);
-  if (!text) {
-    co_await writer.send(http::error_response(text.error()));
-    co_return;
-  }
-  if ((*response)->status() != 200) {
-    co_await writer.send(http::error_response(sandbox::agent_error((*response)->status(), *text)));
-    co_return;
-  }
-  json::object answer{{"path", file->path}, {"entries", listed_entries(*text)}};
+  json::object answer{{"path", file->path}, {"entries", listed_entries(*listed)}};
   co_await writer.send(http::json_response(200, json::serialize(answer)));
 }
 
@@ -205,20 +144,13 @@ asio::awaitable<void> FileRoutes::upload_file(const Principal& who, http::Reques
     co_await writer.send(http::error_response(file.error()));
     co_return;
   }
-  const SandboxAccess* access = &file->access;
   // The body streams straight into the sandbox, which writes it into the file as it arrives.
+  sandbox::UploadTarget upload =
+      sandbox::upload_target(file->access.route.endpoint(), file->path, kUser, file->access.route.abort);
   request.method = "POST";
-  request.target = envd_files_target(file->path);
+  request.target = std::move(upload.target);
   request.headers.set("Content-Type", "application/octet-stream");
-  http::ForwardOptions options;
-  options.add_headers.add(std::string(agent_protocol::kPortHeader),
-                          std::to_string(agent_protocol::kEnvdPort));
-  options.add_headers.add(std::string(agent_protocol::kAccessTokenHeader), access->route.access_token);
-  options.remove_headers = {"Cookie", "X-API-KEY", "Origin", "Referer"};
-  options.abort = access->route.abort;
-  http::Upstream upstream;
-  upstream.unix_path = access->route.socket_path;
-  Status forwarded = co_await http::forward(request, body, writer, upstream, options);
+  Status forwarded = co_await http::forward(request, body, writer, upload.upstream, upload.options);
   if (!forwarded && !writer.started()) co_await writer.send(http::error_response(forwarded.error()));
 }
 
@@ -230,20 +162,11 @@ asio::awaitable<void> FileRoutes::download_file(const Principal& who, const http
     co_await writer.send(http::error_response(file.error()));
     co_return;
   }
-  const SandboxAccess* access = &file->access;
-  http::ClientRequest call =
-      UserSandboxes::agent_request(*access, "GET", envd_files_target(file->path), agent_protocol::kEnvdPort);
-  http::ClientOptions options = UserSandboxes::agent_options(*access);
-  options.abort = access->route.abort;
-  auto response = co_await http::fetch(std::move(call), options);
+  std::string user(kUser);
+  auto response = co_await sandbox::download(file->access.route.endpoint(), file->path, std::move(user),
+                                             file->access.route.abort);
   if (!response) {
     co_await writer.send(http::error_response(response.error()));
-    co_return;
-  }
-  if ((*response)->status() != 200) {
-    auto text = co_await (*response)->read_all(64 * 1024);
-    std::string detail = text ? *text : std::string();
-    co_await writer.send(http::error_response(sandbox::agent_error((*response)->status(), detail)));
     co_return;
   }
   http::Headers headers = attachment_headers(file->path);

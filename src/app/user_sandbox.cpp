@@ -1,9 +1,7 @@
 #include "app/user_sandbox.h"
 
-#include <array>
 #include <cctype>
 
-#include <fmt/format.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -24,7 +22,6 @@ constexpr auto kProgressInterval = std::chrono::milliseconds(150);
 // Outputs are bounded: a cell printing without end must not fill the server's memory or the database.
 constexpr std::size_t kFinalStreamLimit = 1024 * 1024;
 constexpr std::size_t kPreliminaryStreamLimit = 32 * 1024;
-constexpr std::size_t kLineLimit = 64 * 1024 * 1024;
 
 json::object bounded(const json::object& output, std::size_t limit) {
   json::object copy = output;
@@ -43,22 +40,12 @@ bool is_python(std::string_view language) {
 
 // Starts running `request` in the kernel `context_id`, or in the language's default kernel when that is
 // empty.
-asio::awaitable<Result<std::unique_ptr<http::ClientResponse>>> start_execute(
-    const SandboxAccess& access, const chat::RunRequest& request, const std::string& context_id,
-    std::shared_ptr<AbortHandle> cut) {
-  http::ClientRequest call =
-      UserSandboxes::agent_request(access, "POST", "/execute", agent_protocol::kInterpreterPort);
-  call.headers.add("Content-Type", "application/json");
-  json::object body{{"code", request.code}};
-  if (context_id.empty()) {
-    body["language"] = request.language;
-  } else {
-    body["context_id"] = context_id;
-  }
-  call.body = json::serialize(body);
-  http::ClientOptions options = UserSandboxes::agent_options(access);
-  options.abort = std::move(cut);
-  co_return co_await http::fetch(std::move(call), options);
+asio::awaitable<Result<sandbox::ExecuteStream>> start_execute(const SandboxAccess& access,
+                                                              const chat::RunRequest& request,
+                                                              const std::string& context_id,
+                                                              std::shared_ptr<AbortHandle> cut) {
+  sandbox::ExecuteCall call{request.code, request.language, context_id};
+  co_return co_await sandbox::execute(access.route.endpoint(), std::move(call), std::move(cut));
 }
 
 }  // namespace
@@ -99,17 +86,9 @@ asio::awaitable<Result<SandboxAccess>> UserSandboxes::acquire(const std::string&
   co_return SandboxAccess{created->id, *route};
 }
 
-http::ClientRequest UserSandboxes::agent_request(const SandboxAccess& access, std::string method,
-                                                 std::string target, int port) {
-  return sandbox::agent_request(access.route.endpoint(), std::move(method), std::move(target), port);
-}
-
-http::ClientOptions UserSandboxes::agent_options(const SandboxAccess& access) {
-  return sandbox::agent_options(access.route.endpoint());  // stop() interrupts a silent cell
-}
-
-asio::awaitable<Result<std::unique_ptr<http::ClientResponse>>> SandboxCodeRunner::start(
-    const SandboxAccess& access, const chat::RunRequest& request, std::shared_ptr<AbortHandle> cut) {
+asio::awaitable<Result<sandbox::ExecuteStream>> SandboxCodeRunner::start(const SandboxAccess& access,
+                                                                         const chat::RunRequest& request,
+                                                                         std::shared_ptr<AbortHandle> cut) {
   const std::string default_kernel;
   if (chat_id_.empty() || !is_python(request.language)) {
     co_return co_await start_execute(access, request, default_kernel, cut);
@@ -117,8 +96,8 @@ asio::awaitable<Result<std::unique_ptr<http::ClientResponse>>> SandboxCodeRunner
   for (int attempt = 1;; ++attempt) {
     auto context = co_await kernels_.context_for(access, chat_id_);
     if (!context) co_return tl::unexpected(context.error());
-    auto response = co_await start_execute(access, request, *context, cut);
-    if (attempt > 1 || !response || (*response)->status() != 404) co_return response;
+    auto stream = co_await start_execute(access, request, *context, cut);
+    if (attempt > 1 || stream || stream.error().code != ErrorCode::kNotFound) co_return stream;
     // The sandbox no longer knows the chat's kernel (its agent restarted): start a fresh one, once.
     kernels_.forget(chat_id_);
   }
@@ -135,31 +114,18 @@ asio::awaitable<Result<json::object>> SandboxCodeRunner::run(chat::RunRequest re
   if (abort) by_user = abort->on_abort([cut] { cut->abort(); });
   auto by_kill = access->route.abort->on_abort([cut] { cut->abort(); });
 
-  auto response = co_await start(*access, request, cut);
-  if (!response) co_return tl::unexpected(response.error());
-  if ((*response)->status() != 200) {
-    auto text = co_await (*response)->read_all(64 * 1024);
-    co_return fail(ErrorCode::kUnavailable, fmt::format("the sandbox answered HTTP {}: {}",
-                                                        (*response)->status(), text ? *text : std::string()));
-  }
+  auto stream = co_await start(*access, request, cut);
+  if (!stream)
+    co_return fail(stream.error().code, "the sandbox could not run the cell: " + stream.error().message);
 
   chat::ExecutionOutput output;
-  std::string pending;
-  std::array<char, 16 * 1024> buffer{};
   auto last_progress = std::chrono::steady_clock::now();
   bool changed = false;
   while (!output.ended()) {
-    auto read = co_await (*response)->read_some(buffer);
-    if (!read || *read == 0) break;
-    pending.append(buffer.data(), *read);
-    std::size_t start = 0;
-    for (std::size_t end; (end = pending.find('\n', start)) != std::string::npos; start = end + 1) {
-      changed = output.apply_line(std::string_view(pending).substr(start, end - start)) || changed;
-    }
-    pending.erase(0, start);
-    if (pending.size() > kLineLimit) {
-      co_return fail(ErrorCode::kPayloadTooLarge, "the sandbox sent an output line larger than 64 MiB");
-    }
+    auto line = co_await stream->next_line();
+    if (!line) co_return tl::unexpected(line.error());
+    if (!*line) break;
+    changed = output.apply_line(**line) || changed;
     auto now = std::chrono::steady_clock::now();
     if (changed && !output.ended() && now - last_progress >= kProgressInterval) {
       last_progress = now;

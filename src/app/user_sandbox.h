@@ -11,11 +11,11 @@
 #include <boost/json.hpp>
 
 #include "chat/code_runner.h"
-#include "common/agent_protocol.h"
 #include "common/async_primitives.h"
 #include "common/error.h"
 #include "http/client.h"
 #include "http/exchange.h"
+#include "sandbox/agent_calls.h"
 #include "sandbox/sandbox_manager.h"
 
 namespace cellblock::app {
@@ -33,11 +33,6 @@ class UserSandboxes {
 
   // The user's running sandbox (its lifetime extended to at least `keep_alive` from now), or a new one.
   asio::awaitable<Result<SandboxAccess>> acquire(const std::string& user);
-
-  // A request to the sandbox's agent: `port` is 49983 (envd) or 49999 (the code interpreter).
-  static http::ClientRequest agent_request(const SandboxAccess& access, std::string method,
-                                           std::string target, int port);
-  static http::ClientOptions agent_options(const SandboxAccess& access);
 
  private:
   asio::awaitable<Result<SandboxAccess>> find(const std::string& user);
@@ -61,9 +56,9 @@ class SandboxCodeRunner : public chat::CodeRunner {
 
  private:
   // Starts the cell in the chat's own kernel, or in the default kernel for its language.
-  asio::awaitable<Result<std::unique_ptr<http::ClientResponse>>> start(const SandboxAccess& access,
-                                                                       const chat::RunRequest& request,
-                                                                       std::shared_ptr<AbortHandle> cut);
+  asio::awaitable<Result<sandbox::ExecuteStream>> start(const SandboxAccess& access,
+                                                        const chat::RunRequest& request,
+                                                        std::shared_ptr<AbortHandle> cut);
 
   UserSandboxes& sandboxes_;
   ChatKernels& kernels_;
