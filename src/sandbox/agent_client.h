@@ -1,8 +1,8 @@
 #pragma once
 // How the server talks to a sandbox's agent: always through the sandbox's Unix socket, with the routing and
 // token headers of common/agent_protocol.h. AgentControl is the lifecycle's side (hand a claimed sandbox to
-// its user, keep the agent's own deadline current); the app's calls (executions, contexts, files) build their
-// requests with agent_request().
+// its user, keep the agent's own deadline current); the contexts are here and the app's other calls in
+// agent_calls.h. agent_request() and agent_options() are what both build their requests with.
 
 #include <chrono>
 #include <cstdint>
