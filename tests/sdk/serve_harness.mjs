@@ -390,6 +390,21 @@ export async function startServer({ poolSize = 2, defaultTimeout, stateDir, apiK
 }
 
 /** Writes a file and returns its path (used for host-side secrets the sandboxes must not see). */
+/** A JSON call to `server`'s control API with its key: {status, json (when the body is JSON), text}. */
+export async function controlCall(server, method, path, body) {
+  const res = await fetch(`${server.url}${path}`, {
+    method,
+    headers: { 'X-API-KEY': server.apiKey, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json;
+  try {
+    json = JSON.parse(text);
+  } catch {}
+  return { status: res.status, json, text };
+}
+
 export function writeHostFile(path, content) {
   writeFileSync(path, content, { mode: 0o644 });
   return path;

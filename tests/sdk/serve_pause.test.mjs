@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { Sandbox, SandboxNotFoundError } from '@e2b/code-interpreter';
 
-import { randomTag, readHandle, reapLeftovers, startServer, waitFor } from './serve_harness.mjs';
+import { controlCall, randomTag, readHandle, reapLeftovers, startServer, waitFor } from './serve_harness.mjs';
 
 const suite = `pause-${randomTag()}`;
 let server;
@@ -23,18 +23,8 @@ after(async () => {
   await server?.stop();
 });
 
-async function api(method, path, body) {
-  const res = await fetch(`${server.url}${path}`, {
-    method,
-    headers: { 'X-API-KEY': server.apiKey, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let json;
-  try {
-    json = JSON.parse(text);
-  } catch {}
-  return { status: res.status, json, text };
+function api(method, path, body) {
+  return controlCall(server, method, path, body);
 }
 
 function freezerState(id) {

@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { Sandbox, SandboxError, SandboxNotFoundError } from '@e2b/code-interpreter';
 
-import { randomTag, readHandle, reapLeftovers, startServer } from './serve_harness.mjs';
+import { controlCall, randomTag, readHandle, reapLeftovers, startServer } from './serve_harness.mjs';
 
 const suite = `snapshot-${randomTag()}`;
 let server;
@@ -24,18 +24,8 @@ after(async () => {
   await server?.stop();
 });
 
-async function api(method, path, body) {
-  const res = await fetch(`${server.url}${path}`, {
-    method,
-    headers: { 'X-API-KEY': server.apiKey, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let json;
-  try {
-    json = JSON.parse(text);
-  } catch {}
-  return { status: res.status, json, text };
+function api(method, path, body) {
+  return controlCall(server, method, path, body);
 }
 
 // Files written, changed and deleted in the writable layer (home, /tmp, a template file, a template directory
