@@ -37,7 +37,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const kTargetHitP50Ms = 15;
-const kTargetHitP99Ms = 50;
+const kTargetHitP99Ms = 30;
 const kTemplate = 'code-interpreter-v1';
 const here = fileURLToPath(new URL('.', import.meta.url));
 
