@@ -63,7 +63,7 @@ json::value checked(const HttpCall& call, int expected) {
 void add_sandbox_command(CLI::App& app) {
   auto connection = std::make_shared<Connection>();
   CLI::App* sandbox = app.add_subcommand(
-      "sandbox", "create, list, use, pause, resume and kill sandboxes of a running server");
+      "sandbox", "create, list, use, pause, resume, snapshot and kill sandboxes of a running server");
   sandbox->add_option("--server", connection->server, "the server's ADDR:PORT")->capture_default_str();
   sandbox->add_option("--api-key", connection->api_key,
                       "API key (default: $E2B_API_KEY or $CELLBLOCK_API_KEY)");
