@@ -11,6 +11,8 @@ namespace cellblock::sandbox {
 
 // E2B's 404 for an unknown, killed or foreign sandbox.
 Error sandbox_not_found(std::string_view id);
+// The 429 of a create or resume beyond --max-sandboxes.
+Error capacity_reached(std::size_t limit);
 
 struct SandboxManager::Claimed {
   explicit Claimed(asio::any_io_executor executor) : timer(executor), lock(executor) {}

@@ -24,12 +24,6 @@ Error pause_failed(std::string_view id, const Error& cause) {
   return Error{code, "Error pausing sandbox '" + std::string(id) + "': " + cause.message};
 }
 
-Error capacity_reached(std::size_t limit) {
-  return Error{ErrorCode::kResourceExhausted,
-               "you have reached the maximum number of concurrent sandboxes (" + std::to_string(limit) +
-                   "): kill or pause one, or start the server with a larger --max-sandboxes"};
-}
-
 }  // namespace
 
 asio::awaitable<Status> SandboxManager::pause(const std::string& id, bool keep_memory) {
@@ -50,7 +44,6 @@ asio::awaitable<Status> SandboxManager::pause_locked(std::shared_ptr<Claimed> sa
   sandbox->abort = std::make_shared<AbortHandle>();
   auto back_to_running = [&](const Error& cause) -> asio::awaitable<Status> {
     (void)transition(*sandbox, Transition::kPauseFailed);
-    sandbox->abort = std::make_shared<AbortHandle>();
     arm_timer(sandbox);
     co_await push_deadline(*sandbox);
     co_return tl::unexpected(pause_failed(sandbox->id, cause));

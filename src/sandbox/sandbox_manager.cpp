@@ -24,6 +24,12 @@ std::int64_t seconds_to_nanos(std::int64_t seconds) {
 
 }  // namespace
 
+Error capacity_reached(std::size_t limit) {
+  return Error{ErrorCode::kResourceExhausted,
+               "you have reached the maximum number of concurrent sandboxes (" + std::to_string(limit) +
+                   "): kill or pause one, or start the server with a larger --max-sandboxes"};
+}
+
 Error sandbox_not_found(std::string_view id) {
   return Error{ErrorCode::kNotFound,
                "Sandbox \"" + std::string(id) + "\" doesn't exist or you don't have access to it"};
@@ -145,10 +151,7 @@ asio::awaitable<Result<store::SandboxRecord>> SandboxManager::create(CreateComma
   if (!warm) {
     slot = reserve_for(entry);
     if (!slot) {
-      co_return fail(ErrorCode::kResourceExhausted,
-                     "you have reached the maximum number of concurrent sandboxes (" +
-                         std::to_string(capacity_.limit()) +
-                         "): kill or pause one, or start the server with a larger --max-sandboxes");
+      co_return tl::unexpected(capacity_reached(capacity_.limit()));
     }
   }
   pool.refill();
@@ -169,10 +172,7 @@ asio::awaitable<Result<store::SandboxRecord>> SandboxManager::create_from_snapsh
   }
   auto slot = reserve_for(entry);
   if (!slot) {
-    co_return fail(ErrorCode::kResourceExhausted,
-                   "you have reached the maximum number of concurrent sandboxes (" +
-                       std::to_string(capacity_.limit()) +
-                       "): kill or pause one, or start the server with a larger --max-sandboxes");
+    co_return tl::unexpected(capacity_reached(capacity_.limit()));
   }
   auto pin = layers_.pin(snapshot.layers);  // a delete of the snapshot meanwhile must not take its files
   BootTarget target;
