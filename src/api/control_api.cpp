@@ -190,11 +190,16 @@ asio::awaitable<Result<Response>> ControlApi::delete_template(const std::string&
   co_return no_content();
 }
 
-// Template.exists(): every template of this server is the caller's own (one team), so 200 or 404.
+// Template.exists(): every template of this server (built in, or a snapshot's) is the caller's own (one
+// team), so 200 or 404.
 Result<Response> ControlApi::template_alias(const std::string& alias) const {
-  const sandbox::TemplateEntry* entry = sandboxes_.find_template(alias);
-  if (!entry) return fail(ErrorCode::kNotFound, "template '" + alias + "' not found");
-  return json_reply(200, json::object{{"templateID", entry->info.name}, {"public", false}});
+  if (const sandbox::TemplateEntry* entry = sandboxes_.find_template(alias)) {
+    return json_reply(200, json::object{{"templateID", entry->info.name}, {"public", false}});
+  }
+  auto snapshot = sandboxes_.find_snapshot(alias);
+  if (!snapshot && snapshot.error().code != ErrorCode::kNotFound) return tl::unexpected(snapshot.error());
+  if (!snapshot) return fail(ErrorCode::kNotFound, "template '" + alias + "' not found");
+  return json_reply(200, json::object{{"templateID", snapshot->template_id}, {"public", false}});
 }
 
 }  // namespace cellblock::api

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { Sandbox, SandboxError, SandboxNotFoundError } from '@e2b/code-interpreter';
+import { Template } from 'e2b';
 
 import { controlCall, randomTag, readHandle, reapLeftovers, startServer } from './serve_harness.mjs';
 
@@ -123,6 +124,8 @@ describe('snapshots', { timeout: 300_000 }, () => {
       const byName = await Sandbox.listSnapshots({ name }).nextItems();
       assert.deepEqual(byName.map((s) => s.snapshotId), [snap.snapshotId]);
       assert.deepEqual(await Sandbox.listSnapshots({ name: 'no-such-snapshot' }).nextItems(), []);
+      assert.equal(await Template.exists(name), true, 'a snapshot is a template');
+      assert.equal(await Template.exists(snap.snapshotId), true);
 
       const first = await Sandbox.create(snap.snapshotId, { metadata: { suite, case: 'from-snap' } });
       const second = await Sandbox.create(unnamed.snapshotId, { metadata: { suite, case: 'from-snap' } });
@@ -145,6 +148,7 @@ describe('snapshots', { timeout: 300_000 }, () => {
       }
       assert.equal(await Sandbox.deleteSnapshot(snap.snapshotId), true);
       assert.equal(await Sandbox.deleteSnapshot(snap.snapshotId), false);
+      assert.equal(await Template.exists(name), false);
       assert.equal(await Sandbox.deleteSnapshot(unnamed.snapshotId), true);
       await assert.rejects(Sandbox.create(snap.snapshotId), /does not exist/);
     } finally {
