@@ -3,7 +3,8 @@
 //   (1) create, serial, pool hit: POST /v2/sandboxes against a server with a full pool, each sandbox killed after.
 //   (2) create, serial, pool miss: --pool-size 0, so every create cold-boots a sandbox up to a warm kernel.
 //   (3) create, 50-way parallel, pool of 50 (every create a hit) and with a pool of 2 (mostly misses: every
-//       request's latency is reported, in order of return, to show how a burst is served).
+//       request's latency is reported, in order of return, to show how a burst is served); beside the first, the
+//       same burst of an authenticated no-op request: the floor this client and machine put under any create.
 //   (4) SDK: @e2b/code-interpreter Sandbox.create() + runCode('1+1'), pool hit.
 //   (5) memory per idle sandbox: USS (Private_* of /proc/<pid>/smaps_rollup) summed over every process in the
 //       sandbox's memory cgroup, averaged over idle sandboxes.
@@ -282,6 +283,15 @@ class Server {
     return { ok: true, ms, id: body.sandboxID, token: body.envdAccessToken };
   }
 
+  // An authenticated request the server answers without sandbox work: the HTTP and API-key floor of a create.
+  async noop() {
+    const t0 = process.hrtime.bigint();
+    const res = await fetch(`${this.url}/templates/aliases/${kTemplate}`, { headers: { 'X-API-KEY': apiKey } });
+    await res.arrayBuffer();
+    if (res.status !== 200) throw new Error(`no-op request answered ${res.status}`);
+    return Number(process.hrtime.bigint() - t0) / 1e6;
+  }
+
   async kill(id) {
     const res = await fetch(`${this.url}/sandboxes/${id}`, { method: 'DELETE', headers: { 'X-API-KEY': apiKey } });
     await res.arrayBuffer();
@@ -400,6 +410,20 @@ async function parallelCreates(server, n) {
   await Promise.all(ok.map((r) => server.kill(r.id)));
   return { samples: ok.map((r) => r.ms), hits: ok.filter((r) => pooled.has(r.id)).length,
            failures: results.length - ok.length, wallMs };
+}
+
+// The same burst of no-op requests: what this machine and client take for `n` requests at once before any
+// sandbox work (best of three bursts, as the creates get a full quiet pool).
+async function parallelNoops(server, n) {
+  await server.warmConnections(n);
+  let best;
+  for (let round = 0; round < 3; round++) {
+    const t0 = process.hrtime.bigint();
+    const samples = await Promise.all(Array.from({ length: n }, () => server.noop()));
+    const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    if (!best || wallMs < best.wallMs) best = { samples, wallMs };
+  }
+  return best;
 }
 
 async function sdkCreateAndRun(server, n, warmup) {
@@ -549,6 +573,7 @@ try {
     results.memory = await idleMemory(server, N('memory'));
     log(`bigpool: ${N('parallel')}-way parallel creates`);
     results.parallelHit = await parallelCreates(server, N('parallel'));
+    results.parallelNoop = await parallelNoops(server, N('parallel'));
   });
 } catch (err) {
   failed = err;
@@ -587,6 +612,8 @@ function row(name, samples, hits, failures, tgt = '', wall) {
 const r = results;
 const hit50 = row(`create, ${N('parallel')}-way parallel, pool of ${N('big-pool')}`, r.parallelHit?.samples,
                   r.parallelHit?.hits, r.parallelHit?.failures, target, r.parallelHit?.wallMs);
+row(`&nbsp;&nbsp;floor: ${N('parallel')}-way authenticated no-op request (GET /templates/aliases, same client)`,
+    r.parallelNoop?.samples, undefined, 0, '', r.parallelNoop?.wallMs);
 row('create, serial, pool hit (pool full and quiet before each)', r.serialHit?.samples, r.serialHit?.hits,
     r.serialHit?.failures, target);
 row('create, serial, pool miss (`--pool-size 0`: cold boot up to a warm kernel)', r.serialMiss?.samples,
