@@ -100,6 +100,17 @@ class FakeRuntime final : public runtime::Runtime {
         << handle.id << (frozen_.count(handle.id) ? " frozen" : " running");
     return 4096;
   }
+  // The merged "layer" lists the layers it was merged from.
+  Result<std::uint64_t> merge_layers(const std::vector<std::string>& layers,
+                                     const std::string& dest) override {
+    std::lock_guard lock(mutex_);
+    if (fs::exists(dest)) return fail(ErrorCode::kAlreadyExists, dest + " exists");
+    fs::create_directories(dest);
+    std::ofstream merged(fs::path(dest) / "merged");
+    for (const auto& layer : layers) merged << layer << "\n";
+    merges_.push_back(layers);
+    return 0;
+  }
   runtime::SandboxHandle handle_for(const std::string& id, const std::string& sandbox_dir) const override {
     runtime::SandboxHandle handle;
     handle.id = id;
@@ -124,6 +135,10 @@ class FakeRuntime final : public runtime::Runtime {
     std::lock_guard lock(mutex_);
     return cleaned_;
   }
+  std::vector<std::vector<std::string>> merges() const {
+    std::lock_guard lock(mutex_);
+    return merges_;
+  }
   std::vector<std::string> layers_of(const std::string& id) const {
     std::lock_guard lock(mutex_);
     auto it = layers_of_.find(id);
@@ -147,6 +162,7 @@ class FakeRuntime final : public runtime::Runtime {
   std::vector<std::string> cleaned_;
   std::vector<int> held_;
   std::map<std::string, std::vector<std::string>> layers_of_;  // what each sandbox id last started on
+  std::vector<std::vector<std::string>> merges_;               // the stacks merge_layers was given
 };
 
 class FakeAgent final : public AgentControl {
