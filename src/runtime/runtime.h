@@ -81,9 +81,13 @@ class Runtime {
   virtual Status freeze(const SandboxHandle& handle) = 0;
   virtual Status thaw(const SandboxHandle& handle) = 0;
   // Copies the files the sandbox changed (its writable layer, in overlayfs' upper-layer form: whiteouts and
-  // opaque directories included) to `dest`, which must not exist, and returns the bytes they take. The copy is
-  // usable as one of SandboxSpec::layers. Freeze the sandbox first for a consistent copy.
+  // opaque directories included) to `dest`, which must not exist, and returns the bytes they take. The copy
+  // is usable as one of SandboxSpec::layers. Freeze the sandbox first for a consistent copy.
   virtual Result<std::uint64_t> save_layer(const SandboxHandle& handle, const std::string& dest) = 0;
+  // Writes one layer to `dest` (which must not exist) that shows, over any rootfs, exactly the files the
+  // saved `layers` (uppermost first) show stacked, and returns the bytes it takes. The layers are only read.
+  virtual Result<std::uint64_t> merge_layers(const std::vector<std::string>& layers,
+                                             const std::string& dest) = 0;
   // The handle a sandbox started with `id` in `sandbox_dir` would have, without its process: enough for
   // cleanup() when the recorded handle is lost (an unreadable record).
   virtual SandboxHandle handle_for(const std::string& id, const std::string& sandbox_dir) const = 0;

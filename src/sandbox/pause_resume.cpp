@@ -82,10 +82,9 @@ asio::awaitable<Status> SandboxManager::pause_locked(std::shared_ptr<Claimed> sa
 asio::awaitable<Status> SandboxManager::save_to_disk(Claimed& sandbox, std::int64_t paused_at) {
   std::uint64_t disk_bytes = 0;
   if (auto usage = runtime_.usage(sandbox.handle)) disk_bytes = usage->disk_bytes;
-  auto layer = co_await layers_.save(sandbox.handle, sandbox.layers.size(), disk_bytes);
-  if (!layer) co_return tl::unexpected(layer.error());
-  std::vector<std::string> stack = {layer->id};
-  stack.insert(stack.end(), sandbox.layers.begin(), sandbox.layers.end());
+  auto saved = co_await layers_.save(sandbox.handle, sandbox.layers, disk_bytes);
+  if (!saved) co_return tl::unexpected(saved.error());
+  std::vector<std::string> stack = std::move(saved->layers);
   if (Status recorded = store_.record_disk_pause(sandbox.id, stack, paused_at); !recorded) {
     co_await layers_.collect();
     co_return recorded;
@@ -96,6 +95,7 @@ asio::awaitable<Status> SandboxManager::save_to_disk(Claimed& sandbox, std::int6
   runtime::SandboxHandle process = std::exchange(sandbox.handle, runtime::SandboxHandle{});
   sandbox.slot.reset();  // its memory is free
   co_await booter_.destroy(std::move(process));
+  co_await layers_.collect();  // the layers a merge replaced, unless a snapshot holds them
   co_return Status{};
 }
 

@@ -50,7 +50,7 @@ SandboxManager::SandboxManager(asio::any_io_executor executor, asio::thread_pool
       boot_admission_(executor, std::max<std::size_t>(1, settings_.boot_concurrency)),
       booter_(executor, blocking, runtime, settings_.boot),
       layers_(blocking, runtime, stores.layers, (fs::path(settings_.boot.state_dir) / "layers").string(),
-              settings_.layer_storage_bytes),
+              settings_.layer_storage_bytes, settings_.layer_merge_depth),
       work_(executor) {
   for (const auto& entry : templates_) {
     pools_[&entry] = std::make_unique<WarmPool>(executor_, entry, booter_, capacity_, boot_admission_,

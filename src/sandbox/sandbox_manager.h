@@ -56,6 +56,8 @@ struct ManagerSettings {
   std::uint64_t layer_storage_bytes = 20ULL << 30;  // saved files: filesystem-only pauses and snapshots
   std::size_t boot_concurrency = 2;                 // boots running at once, server-wide
   ShutdownMode on_shutdown = ShutdownMode::kKeep;
+  // A save that would leave a sandbox's files in a deeper stack of saved layers merges the stack into one.
+  std::size_t layer_merge_depth = SavedLayers::kMergeDepth;
   // Added to the deadline an agent enforces by itself: the server, while it runs, always ends a sandbox
   // first.
   std::chrono::seconds deadline_grace{5};

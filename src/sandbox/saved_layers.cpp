@@ -1,5 +1,6 @@
 #include "sandbox/saved_layers.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 
@@ -28,12 +29,13 @@ Status remove_tree(const std::string& dir) {
 }  // namespace
 
 SavedLayers::SavedLayers(asio::thread_pool& blocking, runtime::Runtime& runtime, store::LayerStore& store,
-                         std::string dir, std::uint64_t budget_bytes)
+                         std::string dir, std::uint64_t budget_bytes, std::size_t merge_depth)
     : blocking_(blocking),
       runtime_(runtime),
       store_(store),
       dir_(std::move(dir)),
-      budget_bytes_(budget_bytes) {}
+      budget_bytes_(budget_bytes),
+      merge_depth_(std::clamp<std::size_t>(merge_depth, 1, kMaxStack)) {}
 
 std::string SavedLayers::path(std::string_view id) const {
   return dir_ + "/" + std::string(id);
@@ -56,15 +58,9 @@ SavedLayers::Pin SavedLayers::pin(const std::vector<std::string>& ids) {
   return Pin(this, ids);
 }
 
-asio::awaitable<Result<SavedLayer>> SavedLayers::save(const runtime::SandboxHandle& handle, std::size_t depth,
+asio::awaitable<Result<SavedStack>> SavedLayers::save(const runtime::SandboxHandle& handle,
+                                                      const std::vector<std::string>& below,
                                                       std::uint64_t expected_bytes) {
-  if (depth + 1 > kMaxStack) {
-    co_return fail(
-        ErrorCode::kResourceExhausted,
-        fmt::format("this sandbox already runs on {} saved layers, the most a sandbox can start on; "
-                    "its files cannot be saved again",
-                    depth));
-  }
   auto used = store_.total_bytes();
   if (!used) co_return tl::unexpected(used.error());
   const auto in_use = static_cast<std::uint64_t>(*used);
@@ -90,7 +86,64 @@ asio::awaitable<Result<SavedLayer>> SavedLayers::save(const runtime::SandboxHand
     (void)co_await on_pool(blocking_, std::move(undo));
     co_return tl::unexpected(recorded.error());
   }
+  SavedStack stack{{layer.id}, layer.size_bytes};
+  stack.layers.insert(stack.layers.end(), below.begin(), below.end());
+  if (stack.layers.size() <= merge_depth_) co_return stack;
+
+  auto merged = co_await merge(stack.layers);
+  if (merged) co_return SavedStack{{merged->id}, merged->size_bytes};
+  if (stack.layers.size() <= kMaxStack) {
+    spdlog::warn("merging a stack of {} saved layers failed; keeping the stack: {}", stack.layers.size(),
+                 merged.error().message);
+    co_return stack;
+  }
+  co_await discard(layer.id);
+  ErrorCode code = caller_can_act(merged.error()) ? merged.error().code : ErrorCode::kResourceExhausted;
+  co_return fail(code,
+                 fmt::format("this sandbox already runs on {} saved layers, the most a sandbox can start "
+                             "on, and merging them into one failed: {}",
+                             below.size(), merged.error().message));
+}
+
+asio::awaitable<Result<SavedLayer>> SavedLayers::merge(const std::vector<std::string>& stack) {
+  // The new top is in no record yet; the others may lose theirs meanwhile (a snapshot deleted).
+  Pin held = pin(stack);
+  SavedLayer layer{random_id(20), 0};
+  auto write = [this, sources = paths(stack), dest = path(layer.id)]() {
+    return runtime_.merge_layers(sources, dest);
+  };
+  auto size = co_await on_pool(blocking_, std::move(write));
+  if (!size) co_return tl::unexpected(size.error());
+  layer.size_bytes = *size;
+  // The layers it replaces are freed once no record lists them; until then both count against the budget.
+  auto used = store_.total_bytes();
+  Status recorded = used ? store_.add(layer.id, static_cast<std::int64_t>(layer.size_bytes))
+                         : Status(tl::unexpected(used.error()));
+  if (!recorded) {
+    auto undo = [dir = path(layer.id)]() { return remove_tree(dir); };
+    (void)co_await on_pool(blocking_, std::move(undo));
+    co_return tl::unexpected(recorded.error());
+  }
+  if (static_cast<std::uint64_t>(*used) + layer.size_bytes > budget_bytes_) {
+    co_await discard(layer.id);
+    co_return fail(
+        ErrorCode::kNotEnoughSpace,
+        fmt::format("the storage for saved files has no room for a merged copy of {} layers ({} of "
+                    "{} in use, the copy takes {})",
+                    stack.size(), gib(static_cast<std::uint64_t>(*used)), gib(budget_bytes_),
+                    gib(layer.size_bytes)));
+  }
+  spdlog::info("merged {} saved layers into {} ({} bytes)", stack.size(), layer.id, layer.size_bytes);
   co_return layer;
+}
+
+asio::awaitable<void> SavedLayers::discard(const std::string& id) {
+  auto remove = [dir = path(id)]() { return remove_tree(dir); };
+  if (Status removed = co_await on_pool(blocking_, std::move(remove)); !removed) {
+    spdlog::error("removing saved layer {}: {}", id, removed.error().message);
+    co_return;  // collect() tries again
+  }
+  (void)store_.remove(id);
 }
 
 asio::awaitable<void> SavedLayers::collect() {

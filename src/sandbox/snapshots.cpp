@@ -28,21 +28,21 @@ asio::awaitable<Result<store::SnapshotRecord>> SandboxManager::create_snapshot(
   const runtime::SandboxHandle handle = (*sandbox)->handle;
   auto freeze = [this, handle]() { return runtime_.freeze(handle); };
   auto thaw = [this, handle]() { return runtime_.thaw(handle); };
-  Result<SavedLayer> layer = fail(ErrorCode::kInternal, "not taken");
+  Result<SavedStack> saved = fail(ErrorCode::kInternal, "not taken");
   if (Status frozen = co_await on_pool(blocking_, freeze); !frozen) {
-    layer = tl::unexpected(frozen.error());
+    saved = tl::unexpected(frozen.error());
   } else {
     std::uint64_t disk_bytes = 0;
     if (auto usage = runtime_.usage(handle)) disk_bytes = usage->disk_bytes;
-    layer = co_await layers_.save(handle, (*sandbox)->layers.size(), disk_bytes);
+    saved = co_await layers_.save(handle, (*sandbox)->layers, disk_bytes);
   }
   if (Status thawed = co_await on_pool(blocking_, thaw); !thawed) {
     spdlog::error("sandbox {}: thawing it after a snapshot failed: {}", id, thawed.error().message);
   }
   (void)transition(**sandbox, Transition::kSnapshotted);
-  if (!layer) {
-    ErrorCode code = caller_can_act(layer.error()) ? layer.error().code : ErrorCode::kInternal;
-    co_return fail(code, "Error creating the snapshot of sandbox '" + id + "': " + layer.error().message);
+  if (!saved) {
+    ErrorCode code = caller_can_act(saved.error()) ? saved.error().code : ErrorCode::kInternal;
+    co_return fail(code, "Error creating the snapshot of sandbox '" + id + "': " + saved.error().message);
   }
 
   store::SnapshotRecord snapshot;
@@ -56,9 +56,8 @@ asio::awaitable<Result<store::SnapshotRecord>> SandboxManager::create_snapshot(
   }
   snapshot.sandbox_id = id;
   snapshot.base_template = (*sandbox)->base ? (*sandbox)->base->info.name : "";
-  snapshot.layers = {layer->id};
-  snapshot.layers.insert(snapshot.layers.end(), (*sandbox)->layers.begin(), (*sandbox)->layers.end());
-  snapshot.size_bytes = static_cast<std::int64_t>(layer->size_bytes);
+  snapshot.layers = std::move(saved->layers);
+  snapshot.size_bytes = static_cast<std::int64_t>(saved->added_bytes);
   snapshot.created_at = unix_nanos_now();
   Status stored = snapshots_.put(snapshot);
   co_await layers_.collect();  // the build a name moved away from, or this layer if it was not stored

@@ -63,6 +63,10 @@ void layer_whiteout(const fs::path& path) {
   fs::create_directories(path.parent_path());
   ASSERT_EQ(::mknod(path.c_str(), S_IFCHR | 0600, ::makedev(0, 0)), 0) << path;
 }
+void write_text_in(const fs::path& path, const std::string& text) {
+  fs::create_directories(path.parent_path());
+  write_text(path, text);
+}
 void layer_opaque_dir(const fs::path& path) {
   fs::create_directories(path);
   ASSERT_EQ(::setxattr(path.c_str(), "user.overlay.opaque", "y", 1, 0), 0) << path;
@@ -77,7 +81,8 @@ TEST_F(NsRuntimeTest, RunsPid1AsRootOfItsOwnNamespaces) {
       // The client retries until the listener is up, then the data is waited for. The listener's stdin stays
       // open: a background job's is /dev/null, whose end of file would make it quit before the data arrives.
       "sleep 30 | nc -l -p 7777 > /out/nc & i=0; "
-      "until echo over-lo | nc 127.0.0.1 7777 2>/dev/null || [ $i -ge 200 ]; do i=$((i+1)); sleep 0.05; done; "
+      "until echo over-lo | nc 127.0.0.1 7777 2>/dev/null || [ $i -ge 200 ]; do i=$((i+1)); sleep 0.05; "
+      "done; "
       "i=0; until [ -s /out/nc ] || [ $i -ge 200 ]; do i=$((i+1)); sleep 0.05; done; "
       "echo done > /out/done; exec sleep 1000",
       &out);
@@ -382,6 +387,132 @@ TEST_F(NsRuntimeTest, StackedSavedLayersTheUpperOneWins) {
     ASSERT_TRUE(wait_for_file(out / "done"));
     EXPECT_EQ(read_text(out / "seen"), expected) << layers.front();
   }
+}
+
+// Lists /merge-test as a sandbox started on `layers` sees it: type, mode, owner, mtime and content of every
+// entry (directories' link counts and times are overlayfs' own, not the layers').
+std::string merge_test_tree(SandboxLab& lab, const std::vector<std::string>& layers) {
+  fs::path out;
+  auto spec = lab.spec(
+      "cd /merge-test && find . | sort | while read p; do "
+      "  if [ -d \"$p\" ] && [ ! -L \"$p\" ]; then stat -c '%n|%F|%a|%u:%g' \"$p\"; "
+      "  else stat -c '%n|%F|%a|%u:%g|%Y|%s' \"$p\"; fi; "
+      "  [ -f \"$p\" ] && [ ! -L \"$p\" ] && cat \"$p\"; "
+      "done > /out/tree; "
+      "[ \"$(stat -c %i hl_a)\" = \"$(stat -c %i hl_b)\" ] && echo linked >> /out/tree; "
+      "readlink sym >> /out/tree; echo done > /out/done; exec sleep 1000",
+      &out);
+  spec.layers = layers;
+  auto handle = lab.start(spec);
+  EXPECT_TRUE(handle) << handle.error().message;
+  if (!handle) return {};
+  EXPECT_TRUE(wait_for_file(out / "done"));
+  std::string tree = read_text(out / "tree");
+  EXPECT_TRUE(lab.runtime().kill(*handle));
+  return tree;
+}
+
+void layer_dir(const fs::path& path) {
+  fs::create_directories(path);
+  ASSERT_EQ(::chown(path.c_str(), kSandboxIdBase, kSandboxIdBase), 0) << path;
+}
+
+TEST_F(NsRuntimeTest, MergedLayersShowWhatTheStackShows) {
+  fs::path rootfs_tree = lab_->rootfs() / "merge-test";
+  write_text_in(rootfs_tree / "rootfile", "rootfs\n");
+  write_text_in(rootfs_tree / "recreated", "rootfs\n");
+  write_text_in(rootfs_tree / "opaque/rootfs-child", "rootfs\n");
+  write_text_in(rootfs_tree / "file-then-dir/rootfs-child", "rootfs\n");
+  write_text_in(rootfs_tree / "nested/a/rootfs-kept", "rootfs\n");
+  ASSERT_TRUE(shift_ownership(rootfs_tree.string(), kSandboxIdBase));
+
+  const std::string id = testing::random_sandbox_id();
+  fs::path bottom = lab_->base() / ("merge-bottom-" + id);
+  fs::path middle = lab_->base() / ("merge-middle-" + id);
+  fs::path top = lab_->base() / ("merge-top-" + id);
+  for (const auto& layer : {bottom, middle, top}) layer_dir(layer / "merge-test");
+
+  layer_whiteout(bottom / "merge-test/rootfile");   // a rootfs file deleted
+  layer_whiteout(bottom / "merge-test/recreated");  // deleted, then written again in the top layer
+  layer_file(bottom / "merge-test/file-then-dir", "bottom\n");  // hides the rootfs directory
+  layer_dir(bottom / "merge-test/dir-then-file");
+  layer_file(bottom / "merge-test/dir-then-file/child", "bottom\n");
+  layer_dir(bottom / "merge-test/nested/a");
+  layer_file(bottom / "merge-test/nested/a/low", "bottom\n");
+  layer_file(bottom / "merge-test/link1", "linked\n");
+  ASSERT_EQ(::link((bottom / "merge-test/link1").c_str(), (bottom / "merge-test/link2").c_str()), 0);
+
+  layer_opaque_dir(middle / "merge-test/opaque");
+  ASSERT_EQ(::chown((middle / "merge-test/opaque").c_str(), kSandboxIdBase, kSandboxIdBase), 0);
+  layer_file(middle / "merge-test/opaque/middle", "middle\n");
+  layer_file(middle / "merge-test/dir-then-file", "middle\n");
+  layer_file(middle / "merge-test/link2", "changed\n");  // a new file: link1 keeps its text
+  layer_dir(middle / "merge-test/nested/b");
+  layer_file(middle / "merge-test/nested/b/middle", "middle\n");
+  layer_file(middle / "merge-test/nested/b/gone", "middle\n");
+
+  layer_file(top / "merge-test/recreated", "top\n");
+  layer_dir(top / "merge-test/file-then-dir");  // not opaque, as a hand-made layer may be
+  layer_file(top / "merge-test/file-then-dir/new", "top\n");
+  layer_dir(top / "merge-test/nested/a");
+  layer_file(top / "merge-test/nested/a/low", "top\n");
+  ASSERT_EQ(::chmod((top / "merge-test/nested/a/low").c_str(), 0600), 0);
+  ASSERT_EQ(::chown((top / "merge-test/nested/a/low").c_str(), kSandboxIdBase + 1000, kSandboxIdBase + 1001),
+            0);
+  layer_whiteout(top / "merge-test/nested/b/gone");
+  layer_file(top / "merge-test/hl_a", "pair\n");
+  ASSERT_EQ(::link((top / "merge-test/hl_a").c_str(), (top / "merge-test/hl_b").c_str()), 0);
+  fs::create_symlink("recreated", top / "merge-test/sym");
+  ASSERT_EQ(::lchown((top / "merge-test/sym").c_str(), kSandboxIdBase, kSandboxIdBase), 0);
+
+  const std::vector<std::string> stack = {top.string(), middle.string(), bottom.string()};
+  fs::path merged = lab_->base() / ("merged-" + id);
+  auto size = lab_->runtime().merge_layers(stack, merged.string());
+  ASSERT_TRUE(size) << size.error().message;
+  EXPECT_GT(*size, 0u);
+  EXPECT_FALSE(fs::exists(merged.string() + ".partial"));
+
+  const std::string on_stack = merge_test_tree(*lab_, stack);
+  const std::string on_merged = merge_test_tree(*lab_, {merged.string()});
+  EXPECT_EQ(on_merged, on_stack);
+  // The stack itself reads as overlayfs' rules say, so the comparison means something.
+  for (const char* expected :
+       {"./recreated|regular file|", "top\n", "./opaque/middle|", "./file-then-dir/new|",
+        "./dir-then-file|regular file|", "./nested/a/low|regular file|600|1000:1001|",
+        "./nested/a/rootfs-kept|", "./nested/b/middle|", "linked\n", "changed\n", "linked\nrecreated\n"}) {
+    EXPECT_NE(on_stack.find(expected), std::string::npos) << expected << " in\n" << on_stack;
+  }
+  for (const char* hidden : {"./rootfile", "rootfs-child", "./dir-then-file/child", "./nested/b/gone"}) {
+    EXPECT_EQ(on_stack.find(hidden), std::string::npos) << hidden << " in\n" << on_stack;
+  }
+
+  // The layers were only read; the merged one carries the opaque mark the stack's file implied.
+  EXPECT_TRUE(fs::is_character_file(fs::symlink_status(bottom / "merge-test/rootfile")));
+  EXPECT_TRUE(fs::is_character_file(fs::symlink_status(merged / "merge-test/rootfile")));
+  char opaque[8] = {};
+  EXPECT_EQ(
+      ::getxattr((merged / "merge-test/file-then-dir").c_str(), "user.overlay.opaque", opaque, sizeof opaque),
+      1);
+  struct stat low {};
+  ASSERT_EQ(::lstat((merged / "merge-test/nested/a/low").c_str(), &low), 0);
+  EXPECT_EQ(low.st_uid, kSandboxIdBase + 1000);
+  EXPECT_EQ(low.st_mode & 07777, 0600u);
+  struct stat a {
+  }, b{};
+  ASSERT_EQ(::lstat((merged / "merge-test/hl_a").c_str(), &a), 0);
+  ASSERT_EQ(::lstat((merged / "merge-test/hl_b").c_str(), &b), 0);
+  EXPECT_EQ(a.st_ino, b.st_ino);
+  EXPECT_EQ(read_text(merged / "merge-test/link1"), "linked\n");
+
+  auto again = lab_->runtime().merge_layers(stack, merged.string());
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, ErrorCode::kAlreadyExists) << again.error().message;
+  fs::path bad = lab_->base() / ("merged-bad-" + id);
+  auto missing =
+      lab_->runtime().merge_layers({top.string(), (lab_->base() / "no-such-layer").string()}, bad.string());
+  ASSERT_FALSE(missing);
+  EXPECT_FALSE(fs::exists(bad));
+  EXPECT_FALSE(fs::exists(bad.string() + ".partial"));
 }
 
 TEST_F(NsRuntimeTest, SaveLayerRefusesAnExistingDestinationAndAGoneSandbox) {

@@ -100,6 +100,17 @@ class FakeRuntime final : public runtime::Runtime {
         << handle.id << (frozen_.count(handle.id) ? " frozen" : " running");
     return 4096;
   }
+  // The merged "layer" lists the layers it was merged from.
+  Result<std::uint64_t> merge_layers(const std::vector<std::string>& layers,
+                                     const std::string& dest) override {
+    std::lock_guard lock(mutex_);
+    if (fs::exists(dest)) return fail(ErrorCode::kAlreadyExists, dest + " exists");
+    fs::create_directories(dest);
+    std::ofstream merged(fs::path(dest) / "merged");
+    for (const auto& layer : layers) merged << layer << "\n";
+    merges_.push_back(layers);
+    return 0;
+  }
   runtime::SandboxHandle handle_for(const std::string& id, const std::string& sandbox_dir) const override {
     runtime::SandboxHandle handle;
     handle.id = id;
@@ -124,6 +135,10 @@ class FakeRuntime final : public runtime::Runtime {
     std::lock_guard lock(mutex_);
     return cleaned_;
   }
+  std::vector<std::vector<std::string>> merges() const {
+    std::lock_guard lock(mutex_);
+    return merges_;
+  }
   std::vector<std::string> layers_of(const std::string& id) const {
     std::lock_guard lock(mutex_);
     auto it = layers_of_.find(id);
@@ -147,6 +162,7 @@ class FakeRuntime final : public runtime::Runtime {
   std::vector<std::string> cleaned_;
   std::vector<int> held_;
   std::map<std::string, std::vector<std::string>> layers_of_;  // what each sandbox id last started on
+  std::vector<std::vector<std::string>> merges_;               // the stacks merge_layers was given
 };
 
 class FakeAgent final : public AgentControl {
@@ -185,7 +201,8 @@ class SandboxManagerTest : public ::testing::Test {
 
   void start_manager(std::size_t pool_size, std::size_t max_sandboxes = 100,
                      ShutdownMode on_shutdown = ShutdownMode::kKeep,
-                     std::uint64_t layer_storage_bytes = 1ULL << 30) {
+                     std::uint64_t layer_storage_bytes = 1ULL << 30,
+                     std::size_t layer_merge_depth = SavedLayers::kMergeDepth) {
     ManagerSettings settings;
     settings.boot.state_dir = state_dir_.string();
     settings.boot.agent_binary = "/bin/true";
@@ -194,6 +211,7 @@ class SandboxManagerTest : public ::testing::Test {
     settings.max_sandboxes = max_sandboxes;
     settings.on_shutdown = on_shutdown;
     settings.layer_storage_bytes = layer_storage_bytes;
+    settings.layer_merge_depth = layer_merge_depth;
     TemplateEntry entry;
     entry.info.name = "code-interpreter";
     entry.info.rootfs = "/nonexistent";
@@ -564,6 +582,48 @@ TEST_F(SandboxManagerTest, AFilesystemOnlyPauseSavesTheFilesFreesTheRoomAndTheRe
 
   ASSERT_TRUE(run(manager_->kill(record.id, "test")));
   EXPECT_FALSE(fs::exists(layer)) << "the kill frees the saved files nothing else holds";
+}
+
+TEST_F(SandboxManagerTest, RepeatedFilesystemPausesMergeTheStackOnceItGrowsDeeperThanTheMergeDepth) {
+  start_manager(0, 100, ShutdownMode::kKeep, 1ULL << 30, /*layer_merge_depth=*/3);
+  auto record = create();
+  const fs::path dir = state_dir_ / "layers";
+  for (int cycle = 1; cycle <= 8; ++cycle) {
+    ASSERT_TRUE(run(manager_->pause(record.id, /*keep_memory=*/false))) << "cycle " << cycle;
+    auto stored = store_->get(record.id);
+    ASSERT_TRUE(stored);
+    // 1, 2, 3, then 4 merged into 1, 2, 3, merged, 2.
+    EXPECT_EQ(stored->layers.size(), static_cast<std::size_t>((cycle - 1) % 3 + 1)) << "cycle " << cycle;
+    std::size_t on_disk = std::distance(fs::directory_iterator(dir), fs::directory_iterator());
+    EXPECT_EQ(on_disk, stored->layers.size()) << "cycle " << cycle << ": the replaced layers are removed";
+    auto resumed = run(manager_->connect(record.id, 120));
+    ASSERT_TRUE(resumed) << resumed.error().message;
+    std::vector<std::string> expected;
+    for (const auto& id : stored->layers) expected.push_back((dir / id).string());
+    EXPECT_EQ(runtime_.layers_of(record.id), expected) << "cycle " << cycle;
+  }
+  auto merges = runtime_.merges();
+  ASSERT_EQ(merges.size(), 2u);
+  for (const auto& merged : merges) EXPECT_EQ(merged.size(), 4u);
+}
+
+TEST_F(SandboxManagerTest, ASnapshotKeepsTheLayersAMergeReplacedForTheSandbox) {
+  start_manager(0, 100, ShutdownMode::kKeep, 1ULL << 30, /*layer_merge_depth=*/2);
+  auto record = create();
+  ASSERT_TRUE(run(manager_->pause(record.id, false)));
+  ASSERT_TRUE(run(manager_->connect(record.id, 120)));
+  ASSERT_TRUE(run(manager_->pause(record.id, false)));
+  ASSERT_TRUE(run(manager_->connect(record.id, 120)));
+  auto snapshot = run(manager_->create_snapshot(record.id, std::nullopt));
+  ASSERT_TRUE(snapshot) << snapshot.error().message;
+  ASSERT_EQ(snapshot->layers.size(), 1u) << "three layers deep: merged";
+  ASSERT_EQ(runtime_.merges().size(), 1u);
+  ASSERT_TRUE(run(manager_->pause(record.id, false)));  // merged again; the snapshot holds its own layer
+  auto stored = store_->get(record.id);
+  ASSERT_EQ(stored->layers.size(), 1u);
+  EXPECT_NE(stored->layers[0], snapshot->layers[0]);
+  EXPECT_TRUE(fs::exists(state_dir_ / "layers" / snapshot->layers[0]));
+  EXPECT_TRUE(fs::exists(state_dir_ / "layers" / stored->layers[0]));
 }
 
 TEST_F(SandboxManagerTest, ConnectWithoutMemoryRebootsAMemoryPausedSandboxOnItsFiles) {

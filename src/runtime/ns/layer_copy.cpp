@@ -31,7 +31,7 @@ struct CopyOutcome {
 };
 
 // Runs cp with nothing of the server but the source descriptor, and collects what it says on stderr.
-Result<CopyOutcome> run_copy(int source_fd, const std::string& partial) {
+Result<CopyOutcome> run_copy(int source_fd, const std::string& target) {
   int err_pipe[2];
   if (::pipe2(err_pipe, O_CLOEXEC) != 0) return tl::unexpected(system_error("creating a pipe for cp", errno));
   UniqueFd err_read(err_pipe[0]);
@@ -66,7 +66,7 @@ Result<CopyOutcome> run_copy(int source_fd, const std::string& partial) {
   std::string source = "/proc/self/fd/" + std::to_string(kSourceFdInChild) + "/.";
   // --preserve=xattr on top of -a: -a alone ignores attributes it cannot copy.
   const char* argv[] = {kCopyProgram, "--archive",    "--preserve=all,xattr", "--no-target-directory",
-                        "--",         source.c_str(), partial.c_str(),        nullptr};
+                        "--",         source.c_str(), target.c_str(),         nullptr};
   const char* envp[] = {"LC_ALL=C", "PATH=/usr/bin:/bin", nullptr};
   pid_t pid = -1;
   int spawned = ::posix_spawn(&pid, kCopyProgram, &actions, &attributes, const_cast<char* const*>(argv),
@@ -93,12 +93,12 @@ Result<CopyOutcome> run_copy(int source_fd, const std::string& partial) {
   return outcome;
 }
 
-Error copy_failed(const std::string& dest, const CopyOutcome& outcome) {
+Error copy_failed(const std::string& what, const CopyOutcome& outcome) {
   std::string how = WIFEXITED(outcome.status) ? "exit status " + std::to_string(WEXITSTATUS(outcome.status))
                                               : "signal " + std::to_string(WTERMSIG(outcome.status));
   bool full = outcome.stderr_text.find("No space left on device") != std::string::npos;
   return Error{full ? ErrorCode::kNotEnoughSpace : ErrorCode::kInternal,
-               "saving the writable layer to " + dest + ": cp failed (" + how + "): " + outcome.stderr_text +
+               what + ": cp failed (" + how + "): " + outcome.stderr_text +
                    "; the destination's file system needs room for the layer and must support extended "
                    "attributes (user.*, security.*)"};
 }
@@ -109,39 +109,47 @@ Status sync_file_system(const std::string& dir) {
   return {};
 }
 
-void remove_tree(const std::string& path) {
+}  // namespace
+
+void remove_layer_tree(const std::string& path) {
   std::error_code ec;
   std::filesystem::remove_all(path, ec);
 }
 
-}  // namespace
-
-Result<std::uint64_t> copy_layer(int source_fd, const std::string& dest) {
-  const std::string partial = dest + ".partial";
-  // What a copy interrupted by a server crash left behind; cp would merge into it.
-  remove_tree(partial);
-  auto outcome = run_copy(source_fd, partial);
-  if (!outcome) {
-    remove_tree(partial);
-    return tl::unexpected(outcome.error());
-  }
+Status copy_tree_into(int source_fd, const std::string& target, const std::string& what) {
+  auto outcome = run_copy(source_fd, target);
+  if (!outcome) return tl::unexpected(outcome.error());
   if (!WIFEXITED(outcome->status) || WEXITSTATUS(outcome->status) != 0) {
-    remove_tree(partial);
-    return tl::unexpected(copy_failed(dest, *outcome));
+    return tl::unexpected(copy_failed(what, *outcome));
   }
+  return {};
+}
+
+Result<std::uint64_t> publish_layer(const std::string& partial, const std::string& dest) {
   // On disk before it is published, so a crash cannot leave a complete-looking layer whose files were never
   // written: a paused sandbox has no other copy of them.
   if (auto synced = sync_file_system(partial); !synced) {
-    remove_tree(partial);
+    remove_layer_tree(partial);
     return tl::unexpected(synced.error());
   }
   // The copy appears complete or not at all; an existing dest (even an empty directory) is never replaced.
   if (::renameat2(AT_FDCWD, partial.c_str(), AT_FDCWD, dest.c_str(), RENAME_NOREPLACE) != 0) {
     int saved = errno;
-    remove_tree(partial);
+    remove_layer_tree(partial);
     return tl::unexpected(system_error("renaming " + partial + " to " + dest, saved));
   }
   return disk_usage(dest);
+}
+
+Result<std::uint64_t> copy_layer(int source_fd, const std::string& dest) {
+  const std::string partial = dest + ".partial";
+  // What a copy interrupted by a server crash left behind; cp would merge into it.
+  remove_layer_tree(partial);
+  if (Status copied = copy_tree_into(source_fd, partial, "saving the writable layer to " + dest); !copied) {
+    remove_layer_tree(partial);
+    return tl::unexpected(copied.error());
+  }
+  return publish_layer(partial, dest);
 }
 
 }  // namespace cellblock::runtime::ns

@@ -21,4 +21,17 @@ namespace cellblock::runtime::ns {
 // thread.
 Result<std::uint64_t> copy_layer(int source_fd, const std::string& dest);
 
+// The steps copy_layer is made of, for the other writer of layers (layer_merge.h).
+//
+// Copies what the directory open as `source_fd` holds into `target` with cp, creating `target` if it is
+// missing. Entries already in `target` stay unless the source has one of the same name, whose attributes
+// then win (a directory keeps its other entries). `what` names the whole operation in the error.
+Status copy_tree_into(int source_fd, const std::string& target, const std::string& what);
+// Flushes `partial` to disk and renames it to `dest`, never replacing an existing `dest`; removes `partial`
+// if either fails. Returns the bytes `dest` takes.
+Result<std::uint64_t> publish_layer(const std::string& partial, const std::string& dest);
+// Removes `path` and everything below it, if it exists; a failure is left for the caller's next step to
+// report.
+void remove_layer_tree(const std::string& path);
+
 }  // namespace cellblock::runtime::ns

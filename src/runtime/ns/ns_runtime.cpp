@@ -18,6 +18,7 @@
 #include "runtime/id_shift.h"
 #include "runtime/ns/contain.h"
 #include "runtime/ns/layer_copy.h"
+#include "runtime/ns/layer_merge.h"
 #include "runtime/ns/rlimits.h"
 #include "runtime/ns/user_ns.h"
 
@@ -304,6 +305,26 @@ Result<std::uint64_t> NsRuntime::save_layer(const SandboxHandle& handle, const s
   UniqueFd upper(::openat(disk.get(), "upper", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!upper.valid()) return tl::unexpected(system_error("opening " + disk_path + "/upper", errno));
   return copy_layer(upper.get(), dest);
+}
+
+Result<std::uint64_t> NsRuntime::merge_layers(const std::vector<std::string>& layers,
+                                              const std::string& dest) {
+  if (!absolute_and_below_root(dest) || !overlay_safe(dest)) {
+    return fail(ErrorCode::kInvalidArgument,
+                "layer destination '" + dest + "' must be an absolute path without ',', ':' or '\\'");
+  }
+  struct stat st {};
+  if (::lstat(dest.c_str(), &st) == 0) {
+    return fail(ErrorCode::kAlreadyExists, "layer destination " + dest + " already exists");
+  }
+  if (layers.empty())
+    return fail(ErrorCode::kInvalidArgument, "merging layers into " + dest + ": no layers given");
+  for (const auto& layer : layers) {
+    if (!absolute_and_below_root(layer)) {
+      return fail(ErrorCode::kInvalidArgument, "layer '" + layer + "' must be an absolute path");
+    }
+  }
+  return ns::merge_layers(layers, dest);
 }
 
 Status NsRuntime::freeze(const SandboxHandle& handle) {

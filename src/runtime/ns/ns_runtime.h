@@ -42,6 +42,9 @@ class NsRuntime final : public Runtime {
   Status thaw(const SandboxHandle& handle) override;
   // Copies /proc/<pid>/fd/<disk_fd>/upper (layer_copy.h) while PID 1 still holds it.
   Result<std::uint64_t> save_layer(const SandboxHandle& handle, const std::string& dest) override;
+  // Applies the layers bottom to top with cp (layer_merge.h).
+  Result<std::uint64_t> merge_layers(const std::vector<std::string>& layers,
+                                     const std::string& dest) override;
   SandboxHandle handle_for(const std::string& id, const std::string& sandbox_dir) const override;
 
   bool uses_cgroup2() const { return cgroups_.unified; }
