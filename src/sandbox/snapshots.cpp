@@ -36,6 +36,9 @@ asio::awaitable<Result<store::SnapshotRecord>> SandboxManager::create_snapshot(
     if (auto usage = runtime_.usage(handle)) disk_bytes = usage->disk_bytes;
     saved = co_await layers_.save(handle, (*sandbox)->layers, disk_bytes);
   }
+  // Nothing lists the new layer until the snapshot is stored: a collect() meanwhile must leave it.
+  std::optional<SavedLayers::Pin> pin;
+  if (saved) pin.emplace(layers_.pin(saved->layers));
   if (Status thawed = co_await on_pool(blocking_, thaw); !thawed) {
     spdlog::error("sandbox {}: thawing it after a snapshot failed: {}", id, thawed.error().message);
   }
@@ -60,6 +63,7 @@ asio::awaitable<Result<store::SnapshotRecord>> SandboxManager::create_snapshot(
   snapshot.size_bytes = static_cast<std::int64_t>(saved->added_bytes);
   snapshot.created_at = unix_nanos_now();
   Status stored = snapshots_.put(snapshot);
+  pin.reset();
   co_await layers_.collect();  // the build a name moved away from, or this layer if it was not stored
   if (!stored) co_return tl::unexpected(stored.error());
   spdlog::info("sandbox {}: snapshot {} taken ({} bytes)", id, snapshot_id(snapshot), snapshot.size_bytes);
