@@ -153,13 +153,7 @@ asio::awaitable<void> SavedLayers::collect() {
     co_return;
   }
   for (const auto& id : *unused) {
-    if (pinned_.count(id)) continue;
-    auto remove = [dir = path(id)]() { return remove_tree(dir); };
-    if (Status removed = co_await on_pool(blocking_, std::move(remove)); !removed) {
-      spdlog::error("removing saved layer {}: {}", id, removed.error().message);
-      continue;
-    }
-    (void)store_.remove(id);
+    if (!pinned_.count(id)) co_await discard(id);
   }
 }
 
