@@ -148,6 +148,19 @@ bool host_mounts_below(const std::string& dir) {
   return false;
 }
 
+// A new layer's directory: absolute, usable in overlay options, not there yet.
+Status check_layer_destination(const std::string& dest) {
+  if (!absolute_and_below_root(dest) || !overlay_safe(dest)) {
+    return fail(ErrorCode::kInvalidArgument,
+                "layer destination '" + dest + "' must be an absolute path without ',', ':' or '\\'");
+  }
+  struct stat st {};
+  if (::lstat(dest.c_str(), &st) == 0) {
+    return fail(ErrorCode::kAlreadyExists, "layer destination " + dest + " already exists");
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<std::unique_ptr<NsRuntime>> NsRuntime::create(NsRuntimeOptions options) {
@@ -271,14 +284,7 @@ Status NsRuntime::cleanup(const SandboxHandle& handle) {
 }
 
 Result<std::uint64_t> NsRuntime::save_layer(const SandboxHandle& handle, const std::string& dest) {
-  if (!absolute_and_below_root(dest) || !overlay_safe(dest)) {
-    return fail(ErrorCode::kInvalidArgument,
-                "layer destination '" + dest + "' must be an absolute path without ',', ':' or '\\'");
-  }
-  struct stat st {};
-  if (::lstat(dest.c_str(), &st) == 0) {
-    return fail(ErrorCode::kAlreadyExists, "layer destination " + dest + " already exists");
-  }
+  if (auto usable = check_layer_destination(dest); !usable) return tl::unexpected(usable.error());
   if (handle.disk_fd < 0) {
     return fail(ErrorCode::kConflict, "sandbox " + handle.id +
                                           " was started without a writable-layer descriptor (by an older "
@@ -309,14 +315,7 @@ Result<std::uint64_t> NsRuntime::save_layer(const SandboxHandle& handle, const s
 
 Result<std::uint64_t> NsRuntime::merge_layers(const std::vector<std::string>& layers,
                                               const std::string& dest) {
-  if (!absolute_and_below_root(dest) || !overlay_safe(dest)) {
-    return fail(ErrorCode::kInvalidArgument,
-                "layer destination '" + dest + "' must be an absolute path without ',', ':' or '\\'");
-  }
-  struct stat st {};
-  if (::lstat(dest.c_str(), &st) == 0) {
-    return fail(ErrorCode::kAlreadyExists, "layer destination " + dest + " already exists");
-  }
+  if (auto usable = check_layer_destination(dest); !usable) return tl::unexpected(usable.error());
   if (layers.empty())
     return fail(ErrorCode::kInvalidArgument, "merging layers into " + dest + ": no layers given");
   for (const auto& layer : layers) {
