@@ -61,6 +61,14 @@ SavedLayers::Pin SavedLayers::pin(const std::vector<std::string>& ids) {
 asio::awaitable<Result<SavedStack>> SavedLayers::save(const runtime::SandboxHandle& handle,
                                                       const std::vector<std::string>& below,
                                                       std::uint64_t expected_bytes) {
+  auto top = co_await save_top(handle, below, expected_bytes);
+  if (!top) co_return top;
+  co_return co_await compact(std::move(*top));
+}
+
+asio::awaitable<Result<SavedStack>> SavedLayers::save_top(const runtime::SandboxHandle& handle,
+                                                          const std::vector<std::string>& below,
+                                                          std::uint64_t expected_bytes) {
   auto used = store_.total_bytes();
   if (!used) co_return tl::unexpected(used.error());
   const auto in_use = static_cast<std::uint64_t>(*used);
@@ -88,8 +96,11 @@ asio::awaitable<Result<SavedStack>> SavedLayers::save(const runtime::SandboxHand
   }
   SavedStack stack{{layer.id}, layer.size_bytes};
   stack.layers.insert(stack.layers.end(), below.begin(), below.end());
-  if (stack.layers.size() <= merge_depth_) co_return stack;
+  co_return stack;
+}
 
+asio::awaitable<Result<SavedStack>> SavedLayers::compact(SavedStack stack) {
+  if (stack.layers.size() <= merge_depth_) co_return stack;
   auto merged = co_await merge(stack.layers);
   if (merged) co_return SavedStack{{merged->id}, merged->size_bytes};
   if (stack.layers.size() <= kMaxStack) {
@@ -97,12 +108,12 @@ asio::awaitable<Result<SavedStack>> SavedLayers::save(const runtime::SandboxHand
                  merged.error().message);
     co_return stack;
   }
-  co_await discard(layer.id);
+  co_await discard(stack.layers.front());  // the new top: nothing can start on the stack it tops
   ErrorCode code = caller_can_act(merged.error()) ? merged.error().code : ErrorCode::kResourceExhausted;
   co_return fail(code,
                  fmt::format("this sandbox already runs on {} saved layers, the most a sandbox can start "
                              "on, and merging them into one failed: {}",
-                             below.size(), merged.error().message));
+                             stack.layers.size() - 1, merged.error().message));
 }
 
 asio::awaitable<Result<SavedLayer>> SavedLayers::merge(const std::vector<std::string>& stack) {

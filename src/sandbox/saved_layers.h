@@ -64,6 +64,12 @@ class SavedLayers {
   asio::awaitable<Result<SavedStack>> save(const runtime::SandboxHandle& handle,
                                            const std::vector<std::string>& below,
                                            std::uint64_t expected_bytes);
+  // The same in two steps, so that the merge can run after the sandbox is thawed: save_top() writes the new
+  // top layer only, compact() then merges the stack when it is deeper than the merge depth.
+  asio::awaitable<Result<SavedStack>> save_top(const runtime::SandboxHandle& handle,
+                                               const std::vector<std::string>& below,
+                                               std::uint64_t expected_bytes);
+  asio::awaitable<Result<SavedStack>> compact(SavedStack stack);
   // Keeps layers from collect() while a sandbox is being started on them (before any record lists them).
   class Pin {
    public:

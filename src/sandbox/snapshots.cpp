@@ -34,13 +34,19 @@ asio::awaitable<Result<store::SnapshotRecord>> SandboxManager::create_snapshot(
   } else {
     std::uint64_t disk_bytes = 0;
     if (auto usage = runtime_.usage(handle)) disk_bytes = usage->disk_bytes;
-    saved = co_await layers_.save(handle, (*sandbox)->layers, disk_bytes);
+    saved = co_await layers_.save_top(handle, (*sandbox)->layers, disk_bytes);
   }
   // Nothing lists the new layer until the snapshot is stored: a collect() meanwhile must leave it.
   std::optional<SavedLayers::Pin> pin;
   if (saved) pin.emplace(layers_.pin(saved->layers));
   if (Status thawed = co_await on_pool(blocking_, thaw); !thawed) {
     spdlog::error("sandbox {}: thawing it after a snapshot failed: {}", id, thawed.error().message);
+  }
+  // A merge of a deep stack copies every file it holds: done with the sandbox running again.
+  if (saved) {
+    saved = co_await layers_.compact(std::move(*saved));
+    pin.reset();
+    if (saved) pin.emplace(layers_.pin(saved->layers));
   }
   (void)transition(**sandbox, Transition::kSnapshotted);
   if (!saved) {

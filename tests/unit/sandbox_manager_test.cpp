@@ -109,6 +109,7 @@ class FakeRuntime final : public runtime::Runtime {
     std::ofstream merged(fs::path(dest) / "merged");
     for (const auto& layer : layers) merged << layer << "\n";
     merges_.push_back(layers);
+    if (!frozen_.empty()) ++merges_while_frozen;
     return 0;
   }
   runtime::SandboxHandle handle_for(const std::string& id, const std::string& sandbox_dir) const override {
@@ -154,6 +155,7 @@ class FakeRuntime final : public runtime::Runtime {
   std::atomic<bool> agent_dies = false;
   std::atomic<bool> hold_boots = false;
   std::atomic<bool> fail_freeze = false;
+  std::atomic<int> merges_while_frozen = 0;
 
  private:
   mutable std::mutex mutex_;
@@ -618,6 +620,7 @@ TEST_F(SandboxManagerTest, ASnapshotKeepsTheLayersAMergeReplacedForTheSandbox) {
   ASSERT_TRUE(snapshot) << snapshot.error().message;
   ASSERT_EQ(snapshot->layers.size(), 1u) << "three layers deep: merged";
   ASSERT_EQ(runtime_.merges().size(), 1u);
+  EXPECT_EQ(runtime_.merges_while_frozen.load(), 0) << "a snapshot's merge runs once the sandbox is thawed";
   ASSERT_TRUE(run(manager_->pause(record.id, false)));  // merged again; the snapshot holds its own layer
   auto stored = store_->get(record.id);
   ASSERT_EQ(stored->layers.size(), 1u);
