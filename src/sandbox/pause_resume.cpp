@@ -80,9 +80,7 @@ asio::awaitable<Status> SandboxManager::pause_locked(std::shared_ptr<Claimed> sa
 }
 
 asio::awaitable<Status> SandboxManager::save_to_disk(Claimed& sandbox, std::int64_t paused_at) {
-  std::uint64_t disk_bytes = 0;
-  if (auto usage = runtime_.usage(sandbox.handle)) disk_bytes = usage->disk_bytes;
-  auto saved = co_await layers_.save(sandbox.handle, sandbox.layers, disk_bytes);
+  auto saved = co_await layers_.save(sandbox.handle, sandbox.layers);
   if (!saved) co_return tl::unexpected(saved.error());
   std::vector<std::string> stack = std::move(saved->layers);
   if (Status recorded = store_.record_disk_pause(sandbox.id, stack, paused_at); !recorded) {

@@ -43,7 +43,7 @@ std::shared_ptr<SandboxManager::Claimed> SandboxManager::adopt(const store::Sand
   sandbox->end_at = record.end_at;
   sandbox->timeout_seconds = record.timeout_seconds;
   sandbox->lifecycle = record.lifecycle;
-  sandbox->base = find_template(record.base_template.empty() ? record.template_id : record.base_template);
+  sandbox->base = find_template(record.base_template_id());
   sandbox->layers = record.layers;
   if (phase == Phase::kPausedOnDisk) {
     claimed_[record.id] = sandbox;
@@ -68,7 +68,7 @@ asio::awaitable<void> SandboxManager::recover() {
     const bool paused = record.state == store::SandboxState::kPaused;
     if (paused && record.handle.empty()) {
       if (fs::exists(sandboxes_dir / record.id)) known.erase(record.id);  // its old process: removed below
-      if (!find_template(record.base_template.empty() ? record.template_id : record.base_template)) {
+      if (!find_template(record.base_template_id())) {
         (void)store_.mark_killed(record.id, "lost: its template is gone");
         spdlog::info("recovery: sandbox {} lost: its template is gone", record.id);
         continue;

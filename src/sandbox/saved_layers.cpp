@@ -59,16 +59,17 @@ SavedLayers::Pin SavedLayers::pin(const std::vector<std::string>& ids) {
 }
 
 asio::awaitable<Result<SavedStack>> SavedLayers::save(const runtime::SandboxHandle& handle,
-                                                      const std::vector<std::string>& below,
-                                                      std::uint64_t expected_bytes) {
-  auto top = co_await save_top(handle, below, expected_bytes);
+                                                      const std::vector<std::string>& below) {
+  auto top = co_await save_top(handle, below);
   if (!top) co_return top;
   co_return co_await compact(std::move(*top));
 }
 
 asio::awaitable<Result<SavedStack>> SavedLayers::save_top(const runtime::SandboxHandle& handle,
-                                                          const std::vector<std::string>& below,
-                                                          std::uint64_t expected_bytes) {
+                                                          const std::vector<std::string>& below) {
+  // What the sandbox's writable layer holds now is what the copy will take.
+  std::uint64_t expected_bytes = 0;
+  if (auto usage = runtime_.usage(handle)) expected_bytes = usage->disk_bytes;
   auto used = store_.total_bytes();
   if (!used) co_return tl::unexpected(used.error());
   const auto in_use = static_cast<std::uint64_t>(*used);

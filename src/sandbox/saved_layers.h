@@ -59,16 +59,14 @@ class SavedLayers {
 
   // Saves the writable layer of a sandbox the caller has frozen, which runs on the saved layers `below`
   // (uppermost first), as the new top of that stack, merged into one layer when the stack would be deeper
-  // than the merge depth. `expected_bytes` (its disk use) is checked against the budget first. A merge that
+  // than the merge depth. Its disk use is checked against the budget first. A merge that
   // fails keeps the unmerged stack if a sandbox can still start on it, and fails the save otherwise.
   asio::awaitable<Result<SavedStack>> save(const runtime::SandboxHandle& handle,
-                                           const std::vector<std::string>& below,
-                                           std::uint64_t expected_bytes);
+                                           const std::vector<std::string>& below);
   // The same in two steps, so that the merge can run after the sandbox is thawed: save_top() writes the new
   // top layer only, compact() then merges the stack when it is deeper than the merge depth.
   asio::awaitable<Result<SavedStack>> save_top(const runtime::SandboxHandle& handle,
-                                               const std::vector<std::string>& below,
-                                               std::uint64_t expected_bytes);
+                                               const std::vector<std::string>& below);
   asio::awaitable<Result<SavedStack>> compact(SavedStack stack);
   // Keeps layers from collect() while a sandbox is being started on them (before any record lists them).
   class Pin {

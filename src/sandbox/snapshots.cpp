@@ -32,9 +32,7 @@ asio::awaitable<Result<store::SnapshotRecord>> SandboxManager::create_snapshot(
   if (Status frozen = co_await on_pool(blocking_, freeze); !frozen) {
     saved = tl::unexpected(frozen.error());
   } else {
-    std::uint64_t disk_bytes = 0;
-    if (auto usage = runtime_.usage(handle)) disk_bytes = usage->disk_bytes;
-    saved = co_await layers_.save_top(handle, (*sandbox)->layers, disk_bytes);
+    saved = co_await layers_.save_top(handle, (*sandbox)->layers);
   }
   // Nothing lists the new layer until the snapshot is stored: a collect() meanwhile must leave it.
   std::optional<SavedLayers::Pin> pin;

@@ -54,6 +54,9 @@ struct SandboxRecord {
   std::string base_template;              // the template under the layers; empty: template_id
   std::optional<std::int64_t> killed_at;  // unix ns
   std::string kill_reason;                // empty unless killed
+
+  // The template whose root file system the sandbox runs on.
+  const std::string& base_template_id() const { return base_template.empty() ? template_id : base_template; }
 };
 
 enum class SortOrder { kDescending, kAscending };
