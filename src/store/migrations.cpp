@@ -9,7 +9,7 @@ namespace cellblock::store {
 namespace {
 
 // Append only: never edit a migration that has shipped. Timestamps are unix nanoseconds.
-constexpr std::array<std::string_view, 5> kMigrations = {
+constexpr std::array<std::string_view, 6> kMigrations = {
     R"sql(
 CREATE TABLE api_keys (
   id           TEXT PRIMARY KEY,
@@ -136,6 +136,11 @@ CREATE TABLE layers (
   size_bytes INTEGER NOT NULL,
   created_at INTEGER NOT NULL
 ) STRICT;
+)sql",
+    // 6: a sandbox's network configuration (egress rules, ingress options) as its create or last update gave
+    // it, JSON owned by net/egress_rules.h; NULL: none given (internet on, no rules).
+    R"sql(
+ALTER TABLE sandboxes ADD COLUMN network TEXT CHECK (network IS NULL OR json_valid(network));
 )sql",
 };
 

@@ -14,7 +14,7 @@ namespace {
 constexpr std::string_view kColumns =
     "id, template_id, alias, client_id, metadata, env_vars, started_at, end_at, state, envd_access_token, "
     "cpu_count, memory_mb, disk_size_mb, handle, killed_at, kill_reason, timeout_seconds, auto_pause, "
-    "auto_pause_memory, auto_resume, layers, base_template_id";
+    "auto_pause_memory, auto_resume, layers, base_template_id, network";
 
 using Param = std::variant<std::int64_t, std::string>;
 
@@ -65,6 +65,7 @@ Result<SandboxRecord> read_record(const Statement& stmt) {
     return fail(ErrorCode::kInternal, fmt::format("sandbox {}: {}", record.id, layers.error().message));
   record.layers = std::move(*layers);
   record.base_template = stmt.column_text(21);
+  record.network = stmt.column_text(22);
   return record;
 }
 
@@ -139,7 +140,7 @@ SandboxStore::SandboxStore(Database& db, Clock clock) : db_(&db), clock_(std::mo
 Status SandboxStore::insert(const SandboxRecord& record) {
   auto stmt =
       db_->prepare(fmt::format("INSERT INTO sandboxes ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
-                               "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
+                               "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
                                kColumns));
   if (!stmt) return tl::unexpected(stmt.error());
   for (auto bound : {
@@ -165,6 +166,7 @@ Status SandboxStore::insert(const SandboxRecord& record) {
            stmt->bind_int64(20, record.lifecycle.auto_resume ? 1 : 0),
            stmt->bind_text(21, to_json_array(record.layers)),
            stmt->bind_text_or_null(22, record.base_template),
+           stmt->bind_text_or_null(23, record.network),
        }) {
     if (!bound) return bound;
   }
@@ -208,6 +210,15 @@ Status SandboxStore::update_handle(std::string_view id, std::string_view handle_
   auto stmt = db_->prepare("UPDATE sandboxes SET handle = ?1 WHERE id = ?2 AND state != 'killed'");
   if (!stmt) return tl::unexpected(stmt.error());
   for (auto bound : {stmt->bind_text_or_null(1, handle_json), stmt->bind_text(2, id)}) {
+    if (!bound) return bound;
+  }
+  return run_alive_update(*stmt, id);
+}
+
+Status SandboxStore::update_network(std::string_view id, std::string_view network_json) {
+  auto stmt = db_->prepare("UPDATE sandboxes SET network = ?1 WHERE id = ?2 AND state != 'killed'");
+  if (!stmt) return tl::unexpected(stmt.error());
+  for (auto bound : {stmt->bind_text_or_null(1, network_json), stmt->bind_text(2, id)}) {
     if (!bound) return bound;
   }
   return run_alive_update(*stmt, id);

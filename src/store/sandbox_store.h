@@ -52,6 +52,7 @@ struct SandboxRecord {
   // own from a filesystem-only pause.
   std::vector<std::string> layers;
   std::string base_template;              // the template under the layers; empty: template_id
+  std::string network;  // network configuration JSON (net/egress_rules.h), opaque to the store; empty: none
   std::optional<std::int64_t> killed_at;  // unix ns
   std::string kill_reason;                // empty unless killed
 
@@ -90,6 +91,7 @@ class SandboxStore {
   // Updates of an alive sandbox: kNotFound for unknown ids, kConflict once the sandbox is killed.
   Status update_end_at(std::string_view id, std::int64_t end_at);
   Status update_handle(std::string_view id, std::string_view handle_json);
+  Status update_network(std::string_view id, std::string_view network_json);
   // Running <-> paused; use mark_killed for the end.
   Status update_state(std::string_view id, SandboxState state);
   // A pause or a resume in one write: the new state with the run's start and end (E2B: a paused sandbox's

@@ -94,6 +94,7 @@ TEST_F(SandboxStoreTest, InsertAndGetRoundTripEveryField) {
   r.cpu_count = 4;
   r.memory_mb = 2048;
   r.disk_size_mb = 4096;
+  r.network = R"({"allowOut":["1.1.1.1"],"denyOut":["0.0.0.0/0"]})";
   insert(r);
 
   auto got = store_->get(r.id);
@@ -112,6 +113,7 @@ TEST_F(SandboxStoreTest, InsertAndGetRoundTripEveryField) {
   EXPECT_EQ(got->memory_mb, 2048);
   EXPECT_EQ(got->disk_size_mb, 4096);
   EXPECT_EQ(got->handle, r.handle);
+  EXPECT_EQ(got->network, r.network);
   EXPECT_FALSE(got->killed_at);
   EXPECT_EQ(got->kill_reason, "");
 
@@ -122,6 +124,7 @@ TEST_F(SandboxStoreTest, InsertAndGetRoundTripEveryField) {
   EXPECT_EQ(plain->alias, "");
   EXPECT_TRUE(plain->metadata.empty());
   EXPECT_EQ(plain->handle, "");
+  EXPECT_EQ(plain->network, "");
   EXPECT_EQ(plain->state, SandboxState::kRunning);
 }
 
@@ -136,6 +139,7 @@ TEST_F(SandboxStoreTest, DuplicateAndUnknownIds) {
   EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
   EXPECT_EQ(store_->update_end_at("nope", 1).error().code, ErrorCode::kNotFound);
   EXPECT_EQ(store_->update_handle("nope", "{}").error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(store_->update_network("nope", "{}").error().code, ErrorCode::kNotFound);
   EXPECT_EQ(store_->update_state("nope", SandboxState::kPaused).error().code, ErrorCode::kNotFound);
   EXPECT_EQ(store_->mark_killed("nope", "x").error().code, ErrorCode::kNotFound);
 }
@@ -145,17 +149,20 @@ TEST_F(SandboxStoreTest, UpdatesChangeOnlyTheirColumn) {
   insert(record("two", 200));
   ASSERT_TRUE(store_->update_end_at("one", 999));
   ASSERT_TRUE(store_->update_handle("one", R"({"pid":7})"));
+  ASSERT_TRUE(store_->update_network("one", R"({"denyOut":["8.8.8.8"]})"));
   ASSERT_TRUE(store_->update_state("one", SandboxState::kPaused));
   auto one = store_->get("one");
   ASSERT_TRUE(one);
   EXPECT_EQ(one->end_at, 999);
   EXPECT_EQ(one->handle, R"({"pid":7})");
+  EXPECT_EQ(one->network, R"({"denyOut":["8.8.8.8"]})");
   EXPECT_EQ(one->state, SandboxState::kPaused);
   EXPECT_EQ(one->started_at, 100);
   auto two = store_->get("two");
   ASSERT_TRUE(two);
   EXPECT_EQ(two->end_at, 500);
   EXPECT_EQ(two->handle, "");
+  EXPECT_EQ(two->network, "");
   EXPECT_EQ(two->state, SandboxState::kRunning);
 
   ASSERT_TRUE(store_->update_state("one", SandboxState::kRunning));
