@@ -1,5 +1,7 @@
 #include "runtime/handle_json.h"
 
+#include <arpa/inet.h>
+
 #include <climits>
 
 #include <boost/json.hpp>
@@ -7,6 +9,17 @@
 namespace cellblock::runtime {
 
 namespace json = boost::json;
+
+namespace {
+
+std::string dotted(std::uint32_t address) {
+  in_addr network_order{htonl(address)};
+  char text[INET_ADDRSTRLEN] = {};
+  ::inet_ntop(AF_INET, &network_order, text, sizeof text);
+  return text;
+}
+
+}  // namespace
 
 std::string to_json(const SandboxHandle& handle) {
   json::array cgroups;
@@ -18,6 +31,11 @@ std::string to_json(const SandboxHandle& handle) {
                       {"socket_path", handle.socket_path},
                       {"cgroups", std::move(cgroups)},
                       {"disk_fd", handle.disk_fd}};
+  if (handle.network) {
+    object["network"] = json::object{{"host_interface", handle.network->host_interface},
+                                     {"host_address", dotted(handle.network->host_address)},
+                                     {"sandbox_address", dotted(handle.network->sandbox_address)}};
+  }
   return json::serialize(object);
 }
 
@@ -51,6 +69,38 @@ Result<int> optional_fd_field(const json::object& object, std::string_view key) 
   if (value->is_uint64() && value->get_uint64() <= INT_MAX) return static_cast<int>(value->get_uint64());
   return fail(ErrorCode::kInvalidArgument,
               "sandbox handle: \"" + std::string(key) + "\" must be a descriptor number or -1");
+}
+
+Result<std::uint32_t> address_field(const json::object& object, std::string_view key) {
+  const json::value* value = object.if_contains(key);
+  in_addr address{};
+  if (value == nullptr || !value->is_string() ||
+      ::inet_pton(AF_INET, std::string(value->get_string()).c_str(), &address) != 1) {
+    return fail(ErrorCode::kInvalidArgument,
+                "sandbox handle: \"network\"." + std::string(key) + " must be a dotted IPv4 address");
+  }
+  return ntohl(address.s_addr);
+}
+
+// Handles recorded before sandboxes could have a network link have no "network": no link.
+Result<std::optional<NetworkLinkHandle>> optional_network_field(const json::object& object) {
+  const json::value* value = object.if_contains("network");
+  if (value == nullptr || value->is_null()) return std::optional<NetworkLinkHandle>();
+  if (!value->is_object()) {
+    return fail(ErrorCode::kInvalidArgument, "sandbox handle: \"network\" must be an object");
+  }
+  const json::object& network = value->get_object();
+  NetworkLinkHandle link;
+  auto host_interface = string_field(network, "host_interface");
+  if (!host_interface) return tl::unexpected(host_interface.error());
+  link.host_interface = std::move(*host_interface);
+  auto host_address = address_field(network, "host_address");
+  if (!host_address) return tl::unexpected(host_address.error());
+  link.host_address = *host_address;
+  auto sandbox_address = address_field(network, "sandbox_address");
+  if (!sandbox_address) return tl::unexpected(sandbox_address.error());
+  link.sandbox_address = *sandbox_address;
+  return std::optional<NetworkLinkHandle>(std::move(link));
 }
 
 }  // namespace
@@ -91,6 +141,9 @@ Result<SandboxHandle> handle_from_json(std::string_view text) {
   auto disk_fd = optional_fd_field(object, "disk_fd");
   if (!disk_fd) return tl::unexpected(disk_fd.error());
   handle.disk_fd = *disk_fd;
+  auto network = optional_network_field(object);
+  if (!network) return tl::unexpected(network.error());
+  handle.network = std::move(*network);
   return handle;
 }
 

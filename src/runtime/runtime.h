@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,25 @@ struct BindMount {
   bool read_only = true;
 };
 
+// A point-to-point IPv4 link from a sandbox to the host: a veth pair whose host end sits in the server's
+// network namespace and whose sandbox end is eth0 inside, with the sandbox's default route through the host
+// end. What the sandbox may reach through it is the host firewall's business, not the runtime's.
+struct NetworkLink {
+  std::string host_interface;         // the host end's name, 1-15 of [a-z0-9-]; unique among live sandboxes
+  std::uint32_t host_address = 0;     // IPv4, host byte order: the host end's address, the sandbox's gateway
+  std::uint32_t sandbox_address = 0;  // eth0's address; the two addresses make up one /31
+  std::uint32_t mtu = 1500;           // both ends, 68-65535
+  // Written to /etc/resolv.conf inside, a "nameserver" line each; none: the template's file stays.
+  std::vector<std::uint32_t> nameservers;
+};
+
+// What the server needs to find a sandbox's link again (firewall rules, cleanup after a restart).
+struct NetworkLinkHandle {
+  std::string host_interface;
+  std::uint32_t host_address = 0;
+  std::uint32_t sandbox_address = 0;
+};
+
 struct SandboxSpec {
   std::string id;                 // [a-z0-9]{1,64}; names the cgroups
   std::string rootfs;             // template root filesystem directory (read-only lower layer)
@@ -44,6 +64,8 @@ struct SandboxSpec {
   // Saved writable layers (save_layer) stacked above the rootfs, the uppermost first: the sandbox starts on
   // the files they hold. Read-only and shared by every sandbox started on them; the caller keeps them.
   std::vector<std::string> layers;
+  // No link: the sandbox's network namespace has only its own loopback.
+  std::optional<NetworkLink> network;
 };
 
 // Everything needed to find a sandbox again; serialisable (handle_json.h) so the server can re-attach after a
@@ -56,6 +78,7 @@ struct SandboxHandle {
   std::string socket_path;           // host path of /run/cellblock/agent.sock inside
   std::vector<std::string> cgroups;  // cgroup directories holding the sandbox's processes
   int disk_fd = -1;                  // PID 1's descriptor of the writable layer's file system; -1: none
+  std::optional<NetworkLinkHandle> network;  // set when the spec asked for a link
 };
 
 struct Usage {
@@ -73,7 +96,7 @@ class Runtime {
   virtual bool alive(const SandboxHandle& handle) const = 0;
   // Kills every process of the sandbox and waits until its cgroups are empty. Idempotent.
   virtual Status kill(const SandboxHandle& handle) = 0;
-  // Kills what is left, removes the cgroups and sandbox_dir. Idempotent.
+  // Kills what is left, removes the cgroups, the network link and sandbox_dir. Idempotent.
   virtual Status cleanup(const SandboxHandle& handle) = 0;
   virtual Result<Usage> usage(const SandboxHandle& handle) const = 0;
   // Stops every process of the sandbox where it stands (no CPU, memory kept) and returns once all are

@@ -52,6 +52,56 @@ TEST(RuntimeHandle, RejectsABadDiskDescriptor) {
   }
 }
 
+TEST(RuntimeHandle, NetworkLinkRoundTrips) {
+  SandboxHandle handle;
+  handle.id = "abc123";
+  handle.pid = 4242;
+  handle.sandbox_dir = "/x";
+  handle.socket_path = "/x/run/agent.sock";
+  handle.network = NetworkLinkHandle{"cbv-17", 0x6458fa10, 0x6458fa11};  // 100.88.250.16/31
+  std::string text = to_json(handle);
+  EXPECT_NE(text.find(R"("host_address":"100.88.250.16")"), std::string::npos) << text;
+  auto parsed = handle_from_json(text);
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  ASSERT_TRUE(parsed->network);
+  EXPECT_EQ(parsed->network->host_interface, "cbv-17");
+  EXPECT_EQ(parsed->network->host_address, 0x6458fa10u);
+  EXPECT_EQ(parsed->network->sandbox_address, 0x6458fa11u);
+
+  handle.network.reset();
+  parsed = handle_from_json(to_json(handle));
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  EXPECT_FALSE(parsed->network);
+}
+
+TEST(RuntimeHandle, HandlesWithoutANetworkLinkParseAsNoLink) {
+  // Recorded by a server from before sandboxes had links, or for a sandbox without one.
+  for (const char* network : {"", R"(,"network":null)"}) {
+    std::string text =
+        std::string(R"({"id":"a","pid":5,"pid_start_time":1,"sandbox_dir":"/x","socket_path":"/y",
+                                        "cgroups":[],"disk_fd":4)") +
+        network + "}";
+    auto parsed = handle_from_json(text);
+    ASSERT_TRUE(parsed) << parsed.error().message;
+    EXPECT_FALSE(parsed->network) << text;
+  }
+}
+
+TEST(RuntimeHandle, RejectsABadNetworkLink) {
+  for (const char* network :
+       {R"("cbv-1")", R"({"host_address":"100.88.0.0","sandbox_address":"100.88.0.1"})",
+        R"({"host_interface":"cbv-1","host_address":"100.88.0","sandbox_address":"100.88.0.1"})",
+        R"({"host_interface":"cbv-1","host_address":"100.88.0.0","sandbox_address":1684537345})"}) {
+    std::string text =
+        std::string(R"({"id":"a","pid":5,"pid_start_time":1,"sandbox_dir":"/x","socket_path":"/y",
+                                        "cgroups":[],"network":)") +
+        network + "}";
+    auto parsed = handle_from_json(text);
+    ASSERT_FALSE(parsed) << network;
+    EXPECT_EQ(parsed.error().code, ErrorCode::kInvalidArgument);
+  }
+}
+
 TEST(RuntimeHandle, RejectsMalformedJson) {
   EXPECT_FALSE(handle_from_json("not json"));
   EXPECT_FALSE(handle_from_json("[]"));

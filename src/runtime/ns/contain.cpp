@@ -4,11 +4,13 @@
 #include "runtime/ns/landlock.h"
 #include "runtime/ns/net.h"
 #include "runtime/ns/user_ns.h"
+#include "runtime/ns/veth.h"
 
 namespace cellblock::runtime::ns {
 
 // Read top to bottom, this is the order of containment. Before the release the parent has already written the
-// id maps (user_ns), the rlimits (rlimits) and moved this process into its cgroups (cgroups).
+// id maps (user_ns), the rlimits (rlimits), moved this process into its cgroups (cgroups) and, when the
+// sandbox has a network link, created the veth pair with eth0 in this network namespace (veth).
 StepResult contain(const ContainPlan& plan) {
   if (auto r = wait_for_release(plan.exec.release_fd); !r) return r;
   if (auto r = become_root(); !r) return r;
@@ -28,6 +30,10 @@ StepResult contain(const ContainPlan& plan) {
   if (auto r = pivot_into(root_fd); !r) return r;
   // 7-8: network and name.
   if (auto r = bring_up_loopback(); !r) return r;
+  if (plan.link) {
+    if (auto r = configure_sandbox_end(*plan.link); !r) return r;
+    if (auto r = write_resolv_conf(*plan.link); !r) return r;
+  }
   if (auto r = set_hostname(plan.hostname.c_str()); !r) return r;
   // 9-11: the process itself; seccomp last, because it denies mount, pivot_root and unshare used above.
   if (auto r = prepare_stdio(plan.exec, disk_fd); !r) return r;

@@ -1,11 +1,13 @@
 #pragma once
 // The containment sequence of a sandbox's PID 1, run in the child between clone3 and execve.
 
+#include <optional>
 #include <string>
 
 #include "runtime/ns/mounts.h"
 #include "runtime/ns/process_start.h"
 #include "runtime/ns/seccomp_filter.h"
+#include "runtime/ns/veth.h"
 
 namespace cellblock::runtime::ns {
 
@@ -14,6 +16,7 @@ struct ContainPlan {
   MountPlan mounts;
   ExecPlan exec;
   std::string hostname;
+  std::optional<LinkPlan> link;  // SandboxSpec::network; none: loopback only
   const SeccompProgram* seccomp = nullptr;
 };
 

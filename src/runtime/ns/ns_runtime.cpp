@@ -21,6 +21,7 @@
 #include "runtime/ns/layer_merge.h"
 #include "runtime/ns/rlimits.h"
 #include "runtime/ns/user_ns.h"
+#include "runtime/ns/veth.h"
 
 namespace cellblock::runtime::ns {
 
@@ -60,6 +61,9 @@ Status validate(const SandboxSpec& spec) {
   }
   for (int fd : spec.inherited_fds) {
     if (fd <= 2) return fail(ErrorCode::kInvalidArgument, "inherited descriptors must be > 2");
+  }
+  if (spec.network) {
+    if (auto s = validate_link(*spec.network); !s) return s;
   }
   if (spec.limits.memory_bytes < (8ULL << 20) || spec.limits.pids < 2 || spec.limits.cpus <= 0) {
     return fail(ErrorCode::kInvalidArgument, "limits: memory >= 8 MiB, pids >= 2 and cpus > 0 required");
@@ -187,6 +191,7 @@ Result<SandboxHandle> NsRuntime::start(const SandboxSpec& spec) {
   plan.exec = prepare_exec(spec.argv, spec.env, spec.stdout_fd, spec.stderr_fd);
   plan.exec.inherited_fds = spec.inherited_fds;
   plan.hostname = spec.hostname;
+  if (spec.network) plan.link = plan_link(*spec.network);
   plan.seccomp = &seccomp_;
 
   auto groups = create_cgroups(cgroups_, spec.id, spec.limits);
@@ -212,11 +217,15 @@ Result<SandboxHandle> NsRuntime::start(const SandboxSpec& spec) {
   ::close(pipes->release_read);
   ::close(pipes->report_write);
   pipes->release_read = pipes->report_write = -1;
+  bool link_created = false;
   auto abandon = [&](Error error) -> Result<SandboxHandle> {
     if (pid) {
       ::kill(*pid, SIGKILL);
       ::waitpid(*pid, nullptr, 0);
     }
+    // The kernel would delete the pair with the child's network namespace, but not before the name is needed
+    // again.
+    if (link_created) (void)delete_veth(spec.network->host_interface);
     pipes->close_all();
     (void)kill_cgroup_processes(*groups, std::chrono::seconds(2));
     (void)remove_cgroups(*groups);
@@ -229,6 +238,10 @@ Result<SandboxHandle> NsRuntime::start(const SandboxSpec& spec) {
   if (auto s = write_id_maps(*pid); !s) return abandon(s.error());
   if (auto s = apply_rlimits(*pid); !s) return abandon(s.error());
   if (auto s = attach_to_cgroups(*groups, *pid); !s) return abandon(s.error());
+  if (spec.network) {
+    if (auto s = create_veth(*spec.network, *pid); !s) return abandon(s.error());
+    link_created = true;
+  }
   if (auto s = release_child(pipes->release_write); !s) return abandon(s.error());
   auto report = wait_for_exec(pipes->report_read);
   if (!report) return abandon(report.error());
@@ -245,6 +258,10 @@ Result<SandboxHandle> NsRuntime::start(const SandboxSpec& spec) {
   handle.socket_path = spec.sandbox_dir + "/run/agent.sock";
   handle.cgroups = std::move(*groups);
   handle.disk_fd = plan.exec.disk_fd;
+  if (spec.network) {
+    handle.network = NetworkLinkHandle{spec.network->host_interface, spec.network->host_address,
+                                       spec.network->sandbox_address};
+  }
   return handle;
 }
 
@@ -272,6 +289,11 @@ Status NsRuntime::cleanup(const SandboxHandle& handle) {
     return fail(ErrorCode::kInvalidArgument, "refusing to remove sandbox_dir '" + handle.sandbox_dir + "'");
   }
   if (auto s = kill(handle); !s) return s;
+  // The pair dies with the sandbox's network namespace, but asynchronously: deleted here, its name is free
+  // once cleanup returns.
+  if (handle.network) {
+    if (auto s = delete_veth(handle.network->host_interface); !s) return s;
+  }
   if (auto s = remove_cgroups(handle.cgroups); !s) return s;
   if (host_mounts_below(handle.sandbox_dir)) {
     return fail(ErrorCode::kInternal, "a host mount exists below " + handle.sandbox_dir +

@@ -1,9 +1,9 @@
 #pragma once
 // NsRuntime: sandboxes as Linux namespaces + cgroups + seccomp, nsjail-style. One file per concern:
 //   user_ns (id maps)  mounts (quota tmpfs, overlay, binds, /proc, /dev, pivot_root)  net (lo, hostname)
-//   cgroups (limits, kill, usage)  seccomp_filter (policy file -> BPF)  rlimits  process_start (clone3,
-//   handshake, exec)  layer_copy (saved writable layers); contain.cpp holds the child's step order. This file
-//   is the parent's orchestration.
+//   veth (the optional network link to the host)  cgroups (limits, kill, usage)  seccomp_filter (policy
+//   file -> BPF)  rlimits  process_start (clone3, handshake, exec)  layer_copy (saved writable layers);
+//   contain.cpp holds the child's step order. This file is the parent's orchestration.
 // Requires real root (the server runs as root); create() says so otherwise.
 
 #include <memory>

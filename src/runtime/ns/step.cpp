@@ -72,6 +72,14 @@ StepText step_text(ContainStep step) {
       return {"pivoting into the new root", "the overlay root must be a mount point; this is a runtime bug"};
     case ContainStep::kLoopback:
       return {"bringing up the loopback interface", "the kernel needs network namespaces with loopback"};
+    case ContainStep::kLink:
+      return {"configuring eth0, the sandbox's end of its network link",
+              "host_address and sandbox_address must form one /31; nothing on the host (a network manager, a "
+              "udev rule) may rename or delete the host end while the sandbox starts"};
+    case ContainStep::kResolvConf:
+      return {"writing /etc/resolv.conf inside the sandbox",
+              "the template's /etc must be a directory and its /etc/resolv.conf a file or a symlink, not a "
+              "directory or a bind mount"};
     case ContainStep::kHostname:
       return {"setting the hostname", "the hostname must be 1-64 characters"};
     case ContainStep::kStdio:

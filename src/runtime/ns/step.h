@@ -25,6 +25,8 @@ enum class ContainStep : std::uint8_t {
   kTmp,
   kPivotRoot,
   kLoopback,
+  kLink,
+  kResolvConf,
   kHostname,
   kStdio,
   kSignals,
