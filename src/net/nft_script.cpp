@@ -1,0 +1,153 @@
+#include "net/nft_script.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace cellblock::net {
+
+namespace {
+
+std::uint32_t mask_of(int prefix) {
+  return prefix == 0 ? 0 : ~std::uint32_t{0} << (32 - prefix);
+}
+
+// `{ a, b/n, … }` of normalized ranges; callers check for emptiness (nft has no empty anonymous set).
+std::string set_literal(const std::vector<Cidr4>& ranges) {
+  std::string out = "{ ";
+  for (std::size_t i = 0; i < ranges.size(); ++i) {
+    if (i > 0) out += ", ";
+    out += ranges[i].to_string();
+  }
+  return out + " }";
+}
+
+std::string interval_set(std::string_view name, const std::vector<Cidr4>& ranges) {
+  auto normal = normalize(ranges);
+  std::string out = fmt::format("  set {} {{ type ipv4_addr; flags interval;", name);
+  if (!normal.empty()) out += " elements = " + set_literal(normal) + ";";
+  return out + " }\n";
+}
+
+std::string chain_name(const SandboxPort& port) {
+  return "sb-" + port.id;
+}
+
+}  // namespace
+
+std::vector<Cidr4> always_denied_ranges() {
+  // E2B's fixed list (e2b-network.md §4) and what no public host has: "this network", multicast, reserved.
+  return {
+      {0x00000000, 8},   // 0.0.0.0/8
+      {0x0a000000, 8},   // 10.0.0.0/8
+      {0x64400000, 10},  // 100.64.0.0/10 (shared address space; the sandboxes' own range lives here)
+      {0x7f000000, 8},   // 127.0.0.0/8
+      {0xa9fe0000, 16},  // 169.254.0.0/16 (link-local, cloud metadata)
+      {0xac100000, 12},  // 172.16.0.0/12
+      {0xc0a80000, 16},  // 192.168.0.0/16
+      {0xe0000000, 3},   // 224.0.0.0/4 multicast and 240.0.0.0/4 reserved, 255.255.255.255 included
+  };
+}
+
+std::vector<Cidr4> normalize(std::vector<Cidr4> ranges) {
+  for (auto& range : ranges) range.address &= mask_of(range.prefix);
+  std::sort(ranges.begin(), ranges.end(), [](const Cidr4& a, const Cidr4& b) {
+    return a.address != b.address ? a.address < b.address : a.prefix < b.prefix;
+  });
+  std::vector<Cidr4> out;
+  for (const auto& range : ranges) {
+    if (!out.empty() && out.back().contains(range.address)) continue;  // sorted: only the last can hold it
+    out.push_back(range);
+  }
+  return out;
+}
+
+std::string base_ruleset(const FirewallConfig& config) {
+  std::string out = fmt::format("table inet {0}\ndelete table inet {0}\ntable inet {0} {{\n", config.table);
+  out += interval_set("always_denied", always_denied_ranges());
+  out += interval_set("host_networks", config.host_networks);
+  out += interval_set("allowed_private", config.allowed_private);
+  out += interval_set("egress_within", config.egress_within.value_or(std::vector<Cidr4>{}));
+  std::vector<Cidr4> resolvers;
+  for (auto address : config.resolvers) resolvers.push_back({address, 32});
+  out += interval_set("resolvers", resolvers);
+  out += "  set bound { type ifname . ipv4_addr; }\n";
+  out += "  map sandbox_chain { type ifname : verdict; }\n";
+  out +=
+      "  chain refuse {\n"
+      "    meta l4proto tcp reject with tcp reset\n"
+      "    reject with icmpx type admin-prohibited\n"
+      "  }\n";
+  out +=
+      "  chain sandbox_egress {\n"
+      "    meta nfproto ipv6 drop\n"
+      "    iifname . ip saddr != @bound drop\n";
+  if (config.egress_within) {
+    out +=
+        config.egress_within->empty() ? "    goto refuse\n" : "    ip daddr != @egress_within goto refuse\n";
+  }
+  out +=
+      "    ip daddr @resolvers meta l4proto { tcp, udp } th dport 53 iifname vmap @sandbox_chain\n"
+      "    ip daddr @resolvers meta l4proto { tcp, udp } th dport 53 goto refuse\n"
+      "    ip daddr @always_denied ip daddr != @allowed_private goto refuse\n"
+      "    ip daddr @host_networks ip daddr != @allowed_private goto refuse\n"
+      "    iifname vmap @sandbox_chain\n"
+      "    goto refuse\n"
+      "  }\n";
+  out += fmt::format(
+      "  chain forward {{\n"
+      "    type filter hook forward priority filter; policy accept;\n"
+      "    oifname \"{0}*\" ct state established,related accept\n"
+      "    oifname \"{0}*\" drop\n"
+      "    iifname \"{0}*\" tcp flags syn tcp option maxseg size set rt mtu\n"
+      "    iifname \"{0}*\" jump sandbox_egress\n"
+      "  }}\n"
+      "  chain input {{\n"
+      "    type filter hook input priority filter; policy accept;\n"
+      "    iifname \"{0}*\" goto refuse\n"
+      "  }}\n"
+      "  chain postrouting {{\n"
+      "    type nat hook postrouting priority srcnat; policy accept;\n"
+      "    ip saddr {1} oifname != \"{0}*\" masquerade\n"
+      "  }}\n",
+      config.interface_prefix, config.sandbox_subnet.to_string());
+  return out + "}\n";
+}
+
+std::string attach_script(std::string_view table, const SandboxPort& port) {
+  return fmt::format(
+      "add element inet {0} bound {{ \"{1}\" . {2} }}\n"
+      "add chain inet {0} {3}\n",
+      table, port.interface, format_ipv4(port.address), chain_name(port));
+}
+
+std::string policy_script(std::string_view table, const SandboxPort& port, const EgressPolicy& policy) {
+  const std::string chain = chain_name(port);
+  std::string out = fmt::format("flush chain inet {} {}\n", table, chain);
+  // The connection's mark is the sandbox's address: Firewall::cut_connections flushes by it.
+  out += fmt::format("add rule inet {} {} ct state new ct mark set {:#x}\n", table, chain, port.address);
+  if (auto allow = normalize(policy.allow); !allow.empty()) {
+    out += fmt::format("add rule inet {} {} ip daddr {} accept\n", table, chain, set_literal(allow));
+  }
+  if (auto deny = normalize(policy.deny); !deny.empty()) {
+    out += fmt::format("add rule inet {} {} ip daddr {} goto refuse\n", table, chain, set_literal(deny));
+  }
+  out += fmt::format("add rule inet {} {} accept\n", table, chain);
+  out +=
+      fmt::format("add element inet {} sandbox_chain {{ \"{}\" : jump {} }}\n", table, port.interface, chain);
+  return out;
+}
+
+std::string detach_script(std::string_view table, const SandboxPort& port, bool with_policy) {
+  // The map element goes first: a chain that a verdict still names cannot be deleted.
+  std::string out;
+  if (with_policy)
+    out = fmt::format("delete element inet {} sandbox_chain {{ \"{}\" }}\n", table, port.interface);
+  return out + fmt::format(
+                   "delete element inet {0} bound {{ \"{1}\" . {2} }}\n"
+                   "flush chain inet {0} {3}\n"
+                   "delete chain inet {0} {3}\n",
+                   table, port.interface, format_ipv4(port.address), chain_name(port));
+}
+
+}  // namespace cellblock::net

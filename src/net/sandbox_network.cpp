@@ -1,0 +1,112 @@
+#include "net/sandbox_network.h"
+
+#include <spdlog/spdlog.h>
+
+#include "net/host_facts.h"
+
+namespace cellblock::net {
+
+namespace {
+
+SandboxPort port_of(const std::string& sandbox_id, const runtime::NetworkLinkHandle& link) {
+  return {sandbox_id, link.host_interface, link.sandbox_address};
+}
+
+}  // namespace
+
+EgressPolicy address_policy(const EgressRules& rules) {
+  EgressPolicy policy;
+  policy.allow = rules.allow_cidrs();
+  policy.deny = rules.deny_cidrs();
+  if (rules.deny_all_internet()) policy.deny.push_back({0, 0});
+  return policy;
+}
+
+Result<std::unique_ptr<SandboxNetwork>> SandboxNetwork::open(NetworkSettings settings) {
+  const std::string prefix = "cb" + settings.instance + "-";
+  auto pool = AddressPool::create(settings.subnet, prefix);
+  if (!pool) return tl::unexpected(pool.error());
+  auto networks = host_networks(prefix);
+  if (!networks) return tl::unexpected(networks.error());
+  for (const auto& network : *networks) {
+    if (network.contains(settings.subnet.address) || settings.subnet.contains(network.address)) {
+      return fail(ErrorCode::kInvalidArgument, "the sandbox subnet " + settings.subnet.to_string() +
+                                                   " overlaps the host's network " + network.to_string() +
+                                                   ": choose another --sandbox-subnet");
+    }
+  }
+  FirewallConfig config;
+  config.table = "cellblock-" + settings.instance;
+  config.interface_prefix = prefix;
+  config.sandbox_subnet = settings.subnet;
+  config.host_networks = std::move(*networks);
+  config.allowed_private = settings.allowed_private;
+  config.egress_within = settings.egress_within;
+  config.resolvers = settings.resolvers ? *settings.resolvers : host_resolvers();
+  if (!settings.resolvers && config.resolvers.empty()) {
+    spdlog::warn(
+        "no resolver found in /etc/resolv.conf for the sandboxes: names will not resolve inside "
+        "them (set --sandbox-dns)");
+  }
+  auto firewall = Firewall::open(std::move(config));
+  if (!firewall) return tl::unexpected(firewall.error());
+  return std::unique_ptr<SandboxNetwork>(
+      new SandboxNetwork(std::move(settings), std::move(*pool), std::move(*firewall)));
+}
+
+SandboxNetwork::SandboxNetwork(NetworkSettings settings, AddressPool pool, std::unique_ptr<Firewall> firewall)
+    : settings_(std::move(settings)), pool_(std::move(pool)), firewall_(std::move(firewall)) {}
+
+std::string SandboxNetwork::interface_prefix() const {
+  return firewall_->config().interface_prefix;
+}
+
+Result<runtime::NetworkLink> SandboxNetwork::lease(const std::string& sandbox_id) {
+  Lease lease;
+  {
+    std::lock_guard lock(mutex_);
+    auto acquired = pool_.acquire();
+    if (!acquired) return tl::unexpected(acquired.error());
+    lease = std::move(*acquired);
+  }
+  runtime::NetworkLink link;
+  link.host_interface = lease.interface;
+  link.host_address = lease.host_address;
+  link.sandbox_address = lease.sandbox_address;
+  link.nameservers = resolvers();
+  if (auto attached = firewall_->attach({sandbox_id, link.host_interface, link.sandbox_address}); !attached) {
+    std::lock_guard lock(mutex_);
+    pool_.release(lease.interface);
+    return tl::unexpected(attached.error());
+  }
+  return link;
+}
+
+Status SandboxNetwork::adopt(const std::string& sandbox_id, const runtime::NetworkLinkHandle& link) {
+  {
+    std::lock_guard lock(mutex_);
+    auto adopted = pool_.adopt(link.host_interface);
+    if (!adopted) return tl::unexpected(adopted.error());
+    if (adopted->sandbox_address != link.sandbox_address) {
+      pool_.release(adopted->interface);
+      return fail(ErrorCode::kInvalidArgument, "sandbox " + sandbox_id + "'s link " + link.host_interface +
+                                                   " does not carry the address this server gives it");
+    }
+  }
+  return firewall_->attach(port_of(sandbox_id, link));
+}
+
+Status SandboxNetwork::apply(const std::string& sandbox_id, const runtime::NetworkLinkHandle& link,
+                             const EgressRules& rules) {
+  return firewall_->apply(port_of(sandbox_id, link), address_policy(rules));
+}
+
+void SandboxNetwork::release(const std::string& sandbox_id, const runtime::NetworkLinkHandle& link) {
+  if (auto detached = firewall_->detach(port_of(sandbox_id, link)); !detached) {
+    spdlog::error("releasing sandbox {}'s network: {}", sandbox_id, detached.error().message);
+  }
+  std::lock_guard lock(mutex_);
+  pool_.release(link.host_interface);
+}
+
+}  // namespace cellblock::net

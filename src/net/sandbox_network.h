@@ -1,0 +1,63 @@
+#pragma once
+// Sandbox networking as the sandbox module sees it: a link for every boot (leased address pair, attached to
+// the firewall with nothing reachable), the claimed sandbox's egress rules applied to it, and the link given
+// back when the sandbox's processes end. After a restart, running sandboxes' links are adopted again.
+//
+// The data path is the kernel's: a veth pair per sandbox (runtime/ns/veth.h), forwarded and masqueraded by
+// the host, filtered by nftables (nft_script.h).
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "net/address_pool.h"
+#include "net/egress_rules.h"
+#include "net/firewall.h"
+#include "runtime/runtime.h"
+
+namespace cellblock::net {
+
+struct NetworkSettings {
+  Cidr4 subnet;          // the sandboxes' addresses, a /31 each
+  std::string instance;  // a few [a-z0-9] naming this server's interfaces and table
+  // The sandboxes' DNS servers; none given: the host's (resolv.conf); empty: none.
+  std::optional<std::vector<std::uint32_t>> resolvers;
+  std::vector<Cidr4> allowed_private;  // private ranges and host networks the operator opens
+  // When given, the only destinations sandboxes can ever reach (empty: none, loopback only).
+  std::optional<std::vector<Cidr4>> egress_within;
+};
+
+class SandboxNetwork {
+ public:
+  static Result<std::unique_ptr<SandboxNetwork>> open(NetworkSettings settings);
+
+  // A link for a sandbox about to boot: reachable from nothing, reaching nothing until apply().
+  Result<runtime::NetworkLink> lease(const std::string& sandbox_id);
+  // A running sandbox's link after a restart: leased and attached again (still reaching nothing).
+  Status adopt(const std::string& sandbox_id, const runtime::NetworkLinkHandle& link);
+  // The sandbox's egress rules, replacing what it had; forbidden open connections are cut.
+  Status apply(const std::string& sandbox_id, const runtime::NetworkLinkHandle& link,
+               const EgressRules& rules);
+  // Detaches the link and frees its addresses (after the sandbox's processes are gone). Errors are logged.
+  void release(const std::string& sandbox_id, const runtime::NetworkLinkHandle& link);
+
+  const std::vector<std::uint32_t>& resolvers() const { return firewall_->config().resolvers; }
+  std::string interface_prefix() const;
+
+ private:
+  SandboxNetwork(NetworkSettings settings, AddressPool pool, std::unique_ptr<Firewall> firewall);
+
+  NetworkSettings settings_;
+  std::mutex mutex_;  // the pool; the firewall locks itself
+  AddressPool pool_;
+  std::unique_ptr<Firewall> firewall_;
+};
+
+// The address rules of a sandbox's egress config (its domains are the egress proxy's).
+EgressPolicy address_policy(const EgressRules& rules);
+
+}  // namespace cellblock::net

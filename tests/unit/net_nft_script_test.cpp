@@ -1,0 +1,106 @@
+// The firewall's rule text: range normalisation (nft refuses overlapping intervals), the base table's order
+// of checks, and the per-sandbox scripts. net_firewall_test loads the same text into the kernel.
+
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "net/nft_script.h"
+
+namespace cellblock::net {
+namespace {
+
+std::string texts(const std::vector<Cidr4>& ranges) {
+  std::string out;
+  for (const auto& range : ranges) out += range.to_string() + " ";
+  return out;
+}
+
+FirewallConfig config() {
+  FirewallConfig c;
+  c.table = "cellblock-t1";
+  c.interface_prefix = "cbt1-";
+  c.sandbox_subnet = {0x64580000, 20};
+  c.host_networks = {{0xc0000200, 24}};
+  c.resolvers = {0xc6120002};
+  return c;
+}
+
+TEST(NormalizeTest, DropsContainedRangesAndHostBits) {
+  auto out =
+      normalize({{0x0a010203, 16}, {0x0a000000, 8}, {0x01020304, 32}, {0x01020300, 24}, {0x01020304, 32}});
+  EXPECT_EQ(texts(out), "1.2.3.0/24 10.0.0.0/8 ");
+}
+
+TEST(NormalizeTest, EverythingSwallowsTheRest) {
+  EXPECT_EQ(texts(normalize({{0xc0a80000, 16}, {0, 0}, {0x08080808, 32}})), "0.0.0.0/0 ");
+  EXPECT_TRUE(normalize({}).empty());
+}
+
+TEST(BaseRulesetTest, ChecksRunInOrderAndNameTheServersOwnObjects) {
+  std::string text = base_ruleset(config());
+  EXPECT_EQ(text.rfind("table inet cellblock-t1\ndelete table inet cellblock-t1\n", 0), 0u) << text;
+  auto at = [&text](std::string_view needle) {
+    auto pos = text.find(needle);
+    EXPECT_NE(pos, std::string::npos) << needle << " missing from\n" << text;
+    return pos;
+  };
+  // Spoofing first, then the resolvers' exemption, then the fixed denials, then the sandbox's own chain.
+  auto spoof = at("iifname . ip saddr != @bound drop");
+  auto dns = at("ip daddr @resolvers meta l4proto { tcp, udp } th dport 53 iifname vmap @sandbox_chain");
+  auto fixed = at("ip daddr @always_denied ip daddr != @allowed_private goto refuse");
+  auto host = at("ip daddr @host_networks ip daddr != @allowed_private goto refuse");
+  auto own = at("    iifname vmap @sandbox_chain\n    goto refuse\n");
+  EXPECT_LT(spoof, dns);
+  EXPECT_LT(dns, fixed);
+  EXPECT_LT(fixed, host);
+  EXPECT_LT(host, own);
+  at("elements = { 192.0.2.0/24 }");
+  at("elements = { 198.18.0.2/32 }");
+  at("169.254.0.0/16");
+  at("oifname \"cbt1-*\" drop");
+  at("iifname \"cbt1-*\" goto refuse");  // the host itself
+  at("ip saddr 100.88.0.0/20 oifname != \"cbt1-*\" masquerade");
+  EXPECT_EQ(text.find("egress_within goto"), std::string::npos);  // not confined unless asked
+}
+
+TEST(BaseRulesetTest, ConfinementComesBeforeEveryExemption) {
+  auto c = config();
+  c.egress_within = std::vector<Cidr4>{{0xc6120000, 15}};
+  std::string text = base_ruleset(c);
+  auto within = text.find("ip daddr != @egress_within goto refuse");
+  ASSERT_NE(within, std::string::npos);
+  EXPECT_LT(within, text.find("ip daddr @resolvers"));
+}
+
+TEST(BaseRulesetTest, ConfinedToNothingRefusesEverythingFromASandbox) {
+  auto c = config();
+  c.egress_within = std::vector<Cidr4>{};
+  std::string text = base_ruleset(c);
+  EXPECT_NE(text.find("ip saddr != @bound drop\n    goto refuse\n"), std::string::npos) << text;
+}
+
+TEST(SandboxScriptsTest, PolicyAllowsBeforeItDenies) {
+  SandboxPort port{"abc", "cbt1-3", 0x64580007};
+  EgressPolicy policy{{{0x01010101, 32}}, {{0, 0}, {0x08080808, 32}}};
+  EXPECT_EQ(policy_script("cellblock-t1", port, policy),
+            "flush chain inet cellblock-t1 sb-abc\n"
+            "add rule inet cellblock-t1 sb-abc ct state new ct mark set 0x64580007\n"
+            "add rule inet cellblock-t1 sb-abc ip daddr { 1.1.1.1/32 } accept\n"
+            "add rule inet cellblock-t1 sb-abc ip daddr { 0.0.0.0/0 } goto refuse\n"
+            "add rule inet cellblock-t1 sb-abc accept\n"
+            "add element inet cellblock-t1 sandbox_chain { \"cbt1-3\" : jump sb-abc }\n");
+  EXPECT_EQ(attach_script("cellblock-t1", port),
+            "add element inet cellblock-t1 bound { \"cbt1-3\" . 100.88.0.7 }\n"
+            "add chain inet cellblock-t1 sb-abc\n");
+}
+
+TEST(SandboxScriptsTest, DetachNamesTheMapElementOnlyWhenAPolicyWasApplied) {
+  SandboxPort port{"abc", "cbt1-3", 0x64580007};
+  EXPECT_EQ(detach_script("t", port, false).find("sandbox_chain"), std::string::npos);
+  EXPECT_EQ(detach_script("t", port, true).rfind("delete element inet t sandbox_chain { \"cbt1-3\" }\n", 0),
+            0u);
+}
+
+}  // namespace
+}  // namespace cellblock::net
