@@ -55,11 +55,12 @@ std::vector<std::string> agent_env(const templates::TemplateInfo& info) {
 }  // namespace
 
 Booter::Booter(asio::any_io_executor executor, asio::thread_pool& blocking, runtime::Runtime& runtime,
-               BootSettings settings)
+               BootSettings settings, net::SandboxNetwork* network)
     : executor_(executor),
       blocking_(blocking),
       runtime_(runtime),
       settings_(std::move(settings)),
+      network_(network),
       boots_(executor) {}
 
 std::string Booter::log_file(const std::string& id) const {
@@ -88,6 +89,11 @@ asio::awaitable<Result<runtime::SandboxHandle>> Booter::boot(const TemplateEntry
   }
   spec.limits = settings_.limits;
   spec.inherited_fds = {ready_write.get()};
+  if (network_) {
+    auto link = network_->lease(spec.id);
+    if (!link) co_return tl::unexpected(link.error());
+    spec.network = std::move(*link);
+  }
   // The agent's own output (kernel start-up errors, its log) goes to <state>/logs/<id>.log.
   const std::string log_path = log_file(spec.id);
   UniqueFd log(::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
@@ -99,6 +105,10 @@ asio::awaitable<Result<runtime::SandboxHandle>> Booter::boot(const TemplateEntry
   log.reset();
   if (!handle) {
     ::unlink(log_path.c_str());
+    if (spec.network) {
+      network_->release(
+          spec.id, {spec.network->host_interface, spec.network->host_address, spec.network->sandbox_address});
+    }
     co_return tl::unexpected(handle.error());
   }
   // Remember the handle next to the sandbox, so a restarted server can reap a sandbox it never recorded.
@@ -143,6 +153,8 @@ asio::awaitable<void> Booter::destroy(runtime::SandboxHandle handle, bool keep_l
   auto cleanup = [this, handle]() { return runtime_.cleanup(handle); };
   auto cleaned = co_await on_pool(blocking_, std::move(cleanup));
   if (!cleaned) spdlog::error("cleaning up sandbox {}: {}", handle.id, cleaned.error().message);
+  // After the cleanup, which deleted the link: its addresses are free only once no interface holds them.
+  if (network_ && handle.network && cleaned) network_->release(handle.id, *handle.network);
   if (!keep_log) ::unlink(log_file(handle.id).c_str());
 }
 

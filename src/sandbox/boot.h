@@ -16,6 +16,7 @@
 #include "common/abort_handle.h"
 #include "common/async_primitives.h"
 #include "common/error.h"
+#include "net/sandbox_network.h"
 #include "runtime/runtime.h"
 #include "template/template_info.h"
 
@@ -46,8 +47,9 @@ struct BootSettings {
 
 class Booter {
  public:
+  // `network`: every sandbox gets a link through it; null: sandboxes have their loopback only.
   Booter(asio::any_io_executor executor, asio::thread_pool& blocking, runtime::Runtime& runtime,
-         BootSettings settings);
+         BootSettings settings, net::SandboxNetwork* network);
 
   // A booted sandbox, its agent ready; no user, no token yet. kUnavailable once stopped.
   asio::awaitable<Result<runtime::SandboxHandle>> boot(const TemplateEntry& entry, BootTarget target);
@@ -56,8 +58,8 @@ class Booter {
   asio::awaitable<Result<runtime::SandboxHandle>> boot(const TemplateEntry& entry) {
     return boot(entry, BootTarget{});
   }
-  // Kills the sandbox's processes and removes its directory, cgroups and (unless kept, for a boot that
-  // failed) its log. Errors are logged.
+  // Kills the sandbox's processes and removes its directory, cgroups, network link and (unless kept, for a
+  // boot that failed) its log. Errors are logged.
   asio::awaitable<void> destroy(runtime::SandboxHandle handle, bool keep_log = false);
   // Ends the boots in flight (they destroy what they started) and waits for them.
   asio::awaitable<void> stop();
@@ -71,6 +73,7 @@ class Booter {
   asio::thread_pool& blocking_;
   runtime::Runtime& runtime_;
   BootSettings settings_;
+  net::SandboxNetwork* network_;
   Gate boots_;
   std::shared_ptr<AbortHandle> stopping_ = std::make_shared<AbortHandle>();
 };

@@ -7,7 +7,8 @@
 
 namespace cellblock::sandbox {
 
-Status SandboxManager::connect_network(const runtime::SandboxHandle& handle, const net::NetworkConfig& config) {
+Status SandboxManager::connect_network(const runtime::SandboxHandle& handle,
+                                       const net::NetworkConfig& config) {
   if (!network_ || !handle.network) return {};
   return network_->apply(handle.id, *handle.network, config.egress);
 }
@@ -25,9 +26,10 @@ asio::awaitable<Status> SandboxManager::update_network(const std::string& id, ne
   auto guard = co_await (*sandbox)->lock.lock();
   if ((*sandbox)->phase != Phase::kRunning) co_return tl::unexpected(sandbox_not_found(id));
   if (!network_) {
-    co_return fail(ErrorCode::kUnimplemented,
-                   "sandbox networking is off on this server (--sandbox-network off): sandboxes have no network "
-                   "to update");
+    co_return fail(
+        ErrorCode::kUnimplemented,
+        "sandbox networking is off on this server (--sandbox-network off): sandboxes have no network "
+        "to update");
   }
   auto record = store_.get(id);
   if (!record) co_return tl::unexpected(record.error());

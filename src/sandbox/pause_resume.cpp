@@ -124,6 +124,7 @@ asio::awaitable<Status> SandboxManager::reboot_locked(std::shared_ptr<Claimed> s
   ClaimRequest request{record->env_vars, sandbox->access_token,
                        sandbox->agent_deadline_ms(settings_.deadline_grace)};
   Status claimed = co_await agents_.claim(booted->socket_path, std::move(request));
+  if (claimed) claimed = connect_network(*booted, record->network);
   if (claimed) claimed = store_.record_reboot(sandbox->id, runtime::to_json(*booted), now, end_at);
   if (!claimed) {
     co_await booter_.destroy(*booted);

@@ -51,6 +51,12 @@ std::shared_ptr<SandboxManager::Claimed> SandboxManager::adopt(const store::Sand
   }
   sandbox->slot = capacity_.reserve();
   if (!sandbox->slot) spdlog::warn("recovery: sandbox {} is beyond --max-sandboxes; it is kept", record.id);
+  // Its link is still there; the firewall was rebuilt empty when this server started.
+  if (network_ && sandbox->handle.network) {
+    Status connected = network_->adopt(record.id, *sandbox->handle.network);
+    if (connected) connected = connect_network(sandbox->handle, record.network);
+    if (!connected) spdlog::error("recovery: sandbox {}'s network: {}", record.id, connected.error().message);
+  }
   claimed_[record.id] = sandbox;
   return sandbox;
 }

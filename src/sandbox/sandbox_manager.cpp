@@ -37,7 +37,8 @@ Error sandbox_not_found(std::string_view id) {
 
 SandboxManager::SandboxManager(asio::any_io_executor executor, asio::thread_pool& blocking,
                                runtime::Runtime& runtime, AgentControl& agents, ManagerStores stores,
-                               std::vector<TemplateEntry> templates, ManagerSettings settings)
+                               std::vector<TemplateEntry> templates, ManagerSettings settings,
+                               net::SandboxNetwork* network)
     : executor_(executor),
       blocking_(blocking),
       runtime_(runtime),
@@ -46,9 +47,10 @@ SandboxManager::SandboxManager(asio::any_io_executor executor, asio::thread_pool
       snapshots_(stores.snapshots),
       templates_(std::move(templates)),
       settings_(std::move(settings)),
+      network_(network),
       capacity_(settings_.max_sandboxes),
       boot_admission_(executor, std::max<std::size_t>(1, settings_.boot_concurrency)),
-      booter_(executor, blocking, runtime, settings_.boot),
+      booter_(executor, blocking, runtime, settings_.boot, network),
       layers_(blocking, runtime, stores.layers, (fs::path(settings_.boot.state_dir) / "layers").string(),
               settings_.layer_storage_bytes, settings_.layer_merge_depth),
       work_(executor) {
@@ -215,6 +217,11 @@ asio::awaitable<Result<store::SandboxRecord>> SandboxManager::claim(const Templa
     co_await booter_.destroy(sandbox->handle);
     co_return fail(ErrorCode::kInternal, "initialising the sandbox failed: " + claimed.error().message);
   }
+  const net::NetworkConfig network = command.network.value_or(net::NetworkConfig{});
+  if (Status connected = connect_network(sandbox->handle, network); !connected) {
+    co_await booter_.destroy(sandbox->handle);
+    co_return fail(ErrorCode::kInternal, "connecting the sandbox failed: " + connected.error().message);
+  }
 
   store::SandboxRecord record;
   record.id = sandbox->id;
@@ -236,6 +243,7 @@ asio::awaitable<Result<store::SandboxRecord>> SandboxManager::claim(const Templa
   record.timeout_seconds = sandbox->timeout_seconds;
   record.lifecycle = sandbox->lifecycle;
   record.handle = runtime::to_json(sandbox->handle);
+  if (command.network) record.network = net::to_json(*command.network);
   if (auto ok = store_.insert(record); !ok) {
     co_await booter_.destroy(sandbox->handle);
     co_return tl::unexpected(ok.error());

@@ -26,6 +26,7 @@
 #include "common/abort_handle.h"
 #include "common/async_primitives.h"
 #include "common/error.h"
+#include "net/egress_rules.h"
 #include "runtime/runtime.h"
 #include "sandbox/agent_client.h"
 #include "sandbox/boot.h"
@@ -69,6 +70,8 @@ struct CreateCommand {
   std::map<std::string, std::string> metadata;
   std::map<std::string, std::string> env_vars;
   store::LifecyclePolicy lifecycle;
+  // From `network` and `allow_internet_access`; none when the body had neither (internet on, no rules).
+  std::optional<net::NetworkConfig> network;
 };
 
 // Where the proxy sends a sandbox's traffic.
@@ -93,9 +96,10 @@ struct ManagerStores {
 
 class SandboxManager {
  public:
+  // `network`: the sandboxes' links and egress rules; null: sandboxes have their loopback only.
   SandboxManager(asio::any_io_executor executor, asio::thread_pool& blocking, runtime::Runtime& runtime,
                  AgentControl& agents, ManagerStores stores, std::vector<TemplateEntry> templates,
-                 ManagerSettings settings);
+                 ManagerSettings settings, net::SandboxNetwork* network = nullptr);
   ~SandboxManager();
 
   // Reattaches sandboxes that survived a restart, reaps the rest, then starts filling the warm pools.
@@ -126,6 +130,9 @@ class SandboxManager {
   asio::awaitable<Result<store::SnapshotRecord>> create_snapshot(const std::string& id,
                                                                  std::optional<SnapshotName> name);
   Result<store::SnapshotPage> list_snapshots(const store::SnapshotQuery& query);
+  // Replaces a running sandbox's egress rules (PUT /sandboxes/{id}/network); open connections the new rules
+  // forbid are cut. A paused sandbox is kNotFound (E2B).
+  asio::awaitable<Status> update_network(const std::string& id, net::NetworkUpdate update);
   // Deletes every tag of the snapshot `reference` names; false when there is none. kInvalidArgument while
   // alive sandboxes were started from it.
   asio::awaitable<Result<bool>> delete_snapshot(std::string_view reference);
@@ -178,6 +185,9 @@ class SandboxManager {
   // Boots a sandbox paused on disk anew on its saved files, under its id and token.
   asio::awaitable<Status> reboot_locked(std::shared_ptr<Claimed> sandbox, std::chrono::seconds ttl);
   store::SandboxRecord with_live_state(store::SandboxRecord record) const;
+  // Applies a sandbox's stored network configuration (JSON of the record; empty: none) to its link.
+  Status connect_network(const runtime::SandboxHandle& handle, const std::string& stored);
+  Status connect_network(const runtime::SandboxHandle& handle, const net::NetworkConfig& config);
   asio::awaitable<void> sample_metrics();
   asio::awaitable<void> recover();
   std::shared_ptr<Claimed> adopt(const store::SandboxRecord& record, runtime::SandboxHandle handle,
@@ -191,6 +201,7 @@ class SandboxManager {
   store::SnapshotStore& snapshots_;
   std::vector<TemplateEntry> templates_;
   ManagerSettings settings_;
+  net::SandboxNetwork* network_;
   Capacity capacity_;  // before everything that holds slots
   AsyncSemaphore boot_admission_;
   Booter booter_;
