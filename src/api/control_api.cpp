@@ -89,6 +89,8 @@ asio::awaitable<Result<Response>> ControlApi::dispatch(const ControlRoute& route
     }
     case Action::kSetTimeout:
       co_return co_await set_timeout(id, body);
+    case Action::kUpdateNetwork:
+      co_return co_await update_network(id, body);
     case Action::kConnect:
       co_return co_await connect(id, body);
     case Action::kResume:
@@ -155,6 +157,15 @@ asio::awaitable<Result<Response>> ControlApi::set_timeout(const std::string& id,
   auto seconds = co_await read_parsed(body, &parse_set_timeout);
   if (!seconds) co_return tl::unexpected(seconds.error());
   if (Status set = co_await sandboxes_.set_timeout(id, *seconds); !set) co_return tl::unexpected(set.error());
+  co_return no_content();
+}
+
+asio::awaitable<Result<Response>> ControlApi::update_network(const std::string& id, http::BodyReader& body) {
+  auto update = co_await read_parsed(body, &parse_update_network);
+  if (!update) co_return tl::unexpected(update.error());
+  if (Status set = co_await sandboxes_.update_network(id, std::move(*update)); !set) {
+    co_return tl::unexpected(set.error());
+  }
   co_return no_content();
 }
 

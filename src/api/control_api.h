@@ -35,6 +35,7 @@ class ControlApi {
   asio::awaitable<Result<http::Response>> resume(const std::string& id, http::BodyReader& body);
   asio::awaitable<Result<http::Response>> pause(const std::string& id, http::BodyReader& body);
   asio::awaitable<Result<http::Response>> set_timeout(const std::string& id, http::BodyReader& body);
+  asio::awaitable<Result<http::Response>> update_network(const std::string& id, http::BodyReader& body);
   asio::awaitable<Result<http::Response>> create_snapshot(const std::string& id, http::BodyReader& body);
   Result<http::Response> list_snapshots(const http::Request& request);
   asio::awaitable<Result<http::Response>> delete_template(const std::string& id);

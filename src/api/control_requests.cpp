@@ -143,13 +143,27 @@ Result<sandbox::CreateCommand> parse_create(std::string_view text, bool v1) {
   auto lifecycle = parse_lifecycle(body);
   if (!lifecycle) return tl::unexpected(lifecycle.error());
   command.lifecycle = *lifecycle;
-  for (std::string_view unsupported : {"network", "mcp", "volumeMounts", "iam"}) {
+  auto allow_internet = optional_bool(body, "allow_internet_access");
+  if (!allow_internet) return tl::unexpected(allow_internet.error());
+  const json::value* network = present(body, "network");
+  if (network || *allow_internet) {
+    auto config = net::parse_create_network(network, *allow_internet);
+    if (!config) return tl::unexpected(config.error());
+    command.network = std::move(*config);
+  }
+  for (std::string_view unsupported : {"mcp", "volumeMounts", "iam"}) {
     if (present(body, unsupported)) {
       return fail(ErrorCode::kInvalidArgument,
                   std::string(unsupported) + " is not supported by this server yet");
     }
   }
   return command;
+}
+
+Result<net::NetworkUpdate> parse_update_network(std::string_view text) {
+  auto parsed = parse_object(text, false);
+  if (!parsed) return tl::unexpected(parsed.error());
+  return net::parse_network_update(json::value(std::move(*parsed)));
 }
 
 Result<ConnectRequest> parse_connect(std::string_view text) {

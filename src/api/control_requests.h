@@ -9,6 +9,7 @@
 
 #include "common/error.h"
 #include "http/exchange.h"
+#include "net/egress_rules.h"
 #include "sandbox/sandbox_manager.h"
 #include "store/sandbox_store.h"
 
@@ -32,6 +33,8 @@ Result<PauseRequest> parse_pause(std::string_view body);
 
 // POST /sandboxes/{id}/timeout: {"timeout": seconds}.
 Result<std::int64_t> parse_set_timeout(std::string_view body);
+// PUT /sandboxes/{id}/network: the whole new egress configuration (e2b-network.md §5).
+Result<net::NetworkUpdate> parse_update_network(std::string_view body);
 
 // POST /sandboxes/{id}/snapshots: {} or {"name": "[<namespace>/]<alias>[:<tag>]"}.
 Result<std::optional<sandbox::SnapshotName>> parse_create_snapshot(std::string_view body);

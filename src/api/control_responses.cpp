@@ -1,6 +1,7 @@
 #include "api/control_responses.h"
 
 #include "common/encoding.h"
+#include "net/egress_rules.h"
 
 namespace cellblock::api {
 namespace {
@@ -54,7 +55,14 @@ json::object detail_json(const store::SandboxRecord& record, const std::string& 
   detail["envdAccessToken"] = record.envd_access_token;
   // E2B answers a paused sandbox's detail with a null domain.
   detail["domain"] = record.state == store::SandboxState::kPaused ? json::value(nullptr) : nullable(domain);
-  detail["allowInternetAccess"] = false;
+  // As given at create or by the last update that carried it; null when never given (E2B).
+  detail["allowInternetAccess"] = nullptr;
+  if (!record.network.empty()) {
+    if (auto network = net::from_json(record.network)) {
+      if (network->allow_internet_access) detail["allowInternetAccess"] = *network->allow_internet_access;
+      detail["network"] = net::network_info_json(*network);
+    }
+  }
   detail["lifecycle"] = json::object{{"onTimeout", record.lifecycle.pause_on_timeout ? "pause" : "kill"},
                                      {"autoResume", record.lifecycle.auto_resume}};
   return detail;

@@ -23,6 +23,7 @@ constexpr std::array kRoutes = {
     RouteSpec{"GET", "/sandboxes/{}", Action::kGet},
     RouteSpec{"DELETE", "/sandboxes/{}", Action::kKill},
     RouteSpec{"POST", "/sandboxes/{}/timeout", Action::kSetTimeout},
+    RouteSpec{"PUT", "/sandboxes/{}/network", Action::kUpdateNetwork},
     RouteSpec{"POST", "/v2/sandboxes/{}/connect", Action::kConnect},
     RouteSpec{"POST", "/sandboxes/{}/connect", Action::kConnect, true},
     RouteSpec{"POST", "/sandboxes/{}/resume", Action::kResume},

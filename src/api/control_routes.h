@@ -16,6 +16,7 @@ enum class Action {
   kGet,             // GET /sandboxes/{id}
   kKill,            // DELETE /sandboxes/{id}
   kSetTimeout,      // POST /sandboxes/{id}/timeout
+  kUpdateNetwork,   // PUT /sandboxes/{id}/network
   kConnect,         // POST /v2/sandboxes/{id}/connect, POST /sandboxes/{id}/connect (v1)
   kResume,          // POST /sandboxes/{id}/resume (deprecated)
   kPause,           // POST /sandboxes/{id}/pause
