@@ -104,8 +104,10 @@ class Server {
     mkdirSync(this.stateDir, { recursive: true });
     const logFile = createWriteStream(join(opts['state-root'], `${this.name}.log`), { flags: 'a' });
     await new Promise((resolve) => logFile.once('open', resolve));
+    // Sandboxes are confined to no egress at all: a benchmark sends nothing off this machine.
     this.child = spawn(opts.cellblock, ['serve', '--listen', '127.0.0.1:0', '--state-dir', this.stateDir,
-                                        '--pool-size', String(this.poolSize)],
+                                        '--pool-size', String(this.poolSize), '--egress-within', 'none',
+                                        '--sandbox-dns', 'none'],
                        { env: { ...process.env, CELLBLOCK_API_KEY: apiKey }, stdio: ['ignore', 'pipe', logFile] });
     if (opts['pids-file']) writeFileSync(opts['pids-file'], `${this.child.pid}\n`, { flag: 'a' });
     this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));

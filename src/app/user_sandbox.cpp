@@ -51,8 +51,11 @@ asio::awaitable<Result<sandbox::ExecuteStream>> start_execute(const SandboxAcces
 }  // namespace
 
 UserSandboxes::UserSandboxes(sandbox::SandboxManager& manager, std::string template_name,
-                             std::chrono::seconds keep_alive)
-    : manager_(manager), template_name_(std::move(template_name)), keep_alive_(keep_alive) {}
+                             std::chrono::seconds keep_alive, bool internet)
+    : manager_(manager),
+      template_name_(std::move(template_name)),
+      keep_alive_(keep_alive),
+      internet_(internet) {}
 
 asio::awaitable<Result<SandboxAccess>> UserSandboxes::find(const std::string& user) {
   store::ListQuery query;
@@ -79,6 +82,11 @@ asio::awaitable<Result<SandboxAccess>> UserSandboxes::acquire(const std::string&
   command.template_id = template_name_;
   command.timeout_seconds = keep_alive_.count();
   command.metadata = {{std::string(kUserIdKey), user}, {std::string(kAppKey), std::string(kAppValue)}};
+  if (!internet_) {
+    auto config = net::parse_create_network(nullptr, false);
+    if (!config) co_return tl::unexpected(config.error());
+    command.network = std::move(*config);
+  }
   auto created = co_await manager_.create(std::move(command));
   if (!created) co_return tl::unexpected(created.error());
   auto route = manager_.route(created->id);

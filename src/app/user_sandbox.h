@@ -29,7 +29,9 @@ struct SandboxAccess {
 
 class UserSandboxes {
  public:
-  UserSandboxes(sandbox::SandboxManager& manager, std::string template_name, std::chrono::seconds keep_alive);
+  // `internet`: whether the users' sandboxes reach the internet (allow_internet_access).
+  UserSandboxes(sandbox::SandboxManager& manager, std::string template_name, std::chrono::seconds keep_alive,
+                bool internet = true);
 
   // The user's running sandbox (its lifetime extended to at least `keep_alive` from now), or a new one.
   asio::awaitable<Result<SandboxAccess>> acquire(const std::string& user);
@@ -40,6 +42,7 @@ class UserSandboxes {
   sandbox::SandboxManager& manager_;
   std::string template_name_;
   std::chrono::seconds keep_alive_;
+  bool internet_;
   KeyedMutex creating_;  // per user: their sandbox is being looked up or created
 };
 

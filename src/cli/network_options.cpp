@@ -23,9 +23,12 @@ Result<std::vector<net::Cidr4>> cidr_list(const std::string& text, std::string_v
   std::size_t start = 0;
   while (start <= text.size()) {
     std::size_t comma = text.find(',', start);
-    std::string_view item = std::string_view(text).substr(start, comma == std::string::npos ? comma : comma - start);
+    std::string_view item =
+        std::string_view(text).substr(start, comma == std::string::npos ? comma : comma - start);
     auto parsed = net::parse_cidr4(item);
-    if (!parsed) return fail(ErrorCode::kInvalidArgument, fmt::format("{}: '{}' is not an IPv4 address or CIDR", flag, item));
+    if (!parsed)
+      return fail(ErrorCode::kInvalidArgument,
+                  fmt::format("{}: '{}' is not an IPv4 address or CIDR", flag, item));
     out.push_back(*parsed);
     if (comma == std::string::npos) break;
     start = comma + 1;
@@ -56,7 +59,8 @@ Result<net::NetworkSettings> network_settings(const NetworkOptions& options, con
     if (!servers) return tl::unexpected(servers.error());
     settings.resolvers.emplace();
     for (const auto& server : *servers) {
-      if (server.prefix != 32) return fail(ErrorCode::kInvalidArgument, "--sandbox-dns takes addresses, not ranges");
+      if (server.prefix != 32)
+        return fail(ErrorCode::kInvalidArgument, "--sandbox-dns takes addresses, not ranges");
       settings.resolvers->push_back(server.address);
     }
   }

@@ -19,6 +19,7 @@
 #include "app/user_sandbox.h"
 #include "chat/provider_settings.h"
 #include "cli/commands.h"
+#include "cli/network_options.h"
 #include "cli/paths.h"
 #include "cli/template_build.h"
 #include "http/server.h"
@@ -59,7 +60,9 @@ struct ServeOptions {
   std::string chat_config;
   std::string provider_ca_file;
   std::int64_t app_sandbox_timeout = 3600;
+  std::string app_internet = "on";
   bool open_browser = false;
+  NetworkOptions network;
 };
 
 // Opens the app in the desktop's browser, when there is a desktop. The link holds only URL-safe characters
@@ -171,6 +174,23 @@ int serve(const ServeOptions& options) {
     return 1;
   }
 
+  std::unique_ptr<net::SandboxNetwork> network;
+  if (options.network.mode == "on") {
+    auto network_settings = cli::network_settings(options.network, state_dir);
+    if (network_settings) {
+      auto opened = net::SandboxNetwork::open(std::move(*network_settings));
+      if (opened)
+        network = std::move(*opened);
+      else
+        network_settings = tl::unexpected(opened.error());
+    }
+    if (!network_settings) {
+      spdlog::critical("sandbox network: {} (or start with --sandbox-network off: loopback only)",
+                       network_settings.error().message);
+      return 1;
+    }
+  }
+
   sandbox::ManagerSettings settings;
   settings.boot.state_dir = state_dir;
   settings.boot.agent_binary = agent;
@@ -194,12 +214,13 @@ int serve(const ServeOptions& options) {
   sandbox::HttpAgentControl agents;
   sandbox::SandboxManager manager(io.get_executor(), blocking, **runtime, agents,
                                   sandbox::ManagerStores{sandboxes_store, snapshot_store, layer_store},
-                                  std::move(entries), settings);
+                                  std::move(entries), settings, network.get());
   api::ControlApi control(manager, keys, api::ApiSettings{options.domain});
   proxy::SandboxProxy sandbox_proxy(manager);
   app::Auth app_auth(session_store, keys, app::make_login_token());
   app::UserSandboxes user_sandboxes(manager, "code-interpreter",
-                                    std::chrono::seconds(options.app_sandbox_timeout));
+                                    std::chrono::seconds(options.app_sandbox_timeout),
+                                    options.app_internet == "on");
   app::AppSettings app_settings;
   app_settings.providers = std::move(*providers);
   app_settings.provider_ca_file = options.provider_ca_file;
@@ -329,6 +350,37 @@ void add_serve_command(CLI::App& app) {
       ->add_option("--app-sandbox-timeout", options->app_sandbox_timeout,
                    "how long an app user's sandbox lives after its last use (s)")
       ->capture_default_str();
+  serve_app
+      ->add_option("--app-internet", options->app_internet,
+                   "whether the app's sandboxes reach the internet (the sandbox network's rules still apply)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"on", "off"}));
+  NetworkOptions& network = options->network;
+  serve_app
+      ->add_option("--sandbox-network", network.mode,
+                   "on: every sandbox gets its own link to the host (NAT to the host's uplink, nftables "
+                   "rules; needs nf_tables and turns on IPv4 forwarding); off: loopback only")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"on", "off"}));
+  serve_app
+      ->add_option("--sandbox-subnet", network.subnet,
+                   "the sandboxes' addresses, a /31 each (auto: a /20 of 100.96.0.0/11 chosen by the state "
+                   "directory)")
+      ->capture_default_str();
+  serve_app
+      ->add_option("--sandbox-dns", network.dns,
+                   "the sandboxes' resolvers: host (the host's /etc/resolv.conf), none, or IPv4 addresses "
+                   "separated by commas")
+      ->capture_default_str();
+  serve_app
+      ->add_option("--egress-within", network.egress_within,
+                   "the only destinations any sandbox can reach, whatever its rules: any, none (loopback "
+                   "only), or CIDRs separated by commas")
+      ->capture_default_str();
+  serve_app->add_option(
+      "--allow-private", network.allow_private,
+      "private ranges or host networks (CIDRs, comma-separated) sandboxes may reach; by default the private, "
+      "link-local and metadata ranges and every network of the host are unreachable");
   serve_app->add_flag("--open", options->open_browser, "open the app in the desktop's browser once ready");
   serve_app->callback([options]() { std::exit(serve(*options)); });
 }

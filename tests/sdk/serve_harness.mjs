@@ -245,18 +245,25 @@ function waitForListening(child, state, timeoutMs) {
  * prints before it (template build progress) to this process's stderr. Sets E2B_API_URL, E2B_SANDBOX_URL and
  * E2B_API_KEY and clears E2B_DEBUG.
  *
+ * Sandboxes have internet by default; no test may send a packet off this machine, so the server confines them
+ * (`networkArgs`, default: no egress at all and no resolver). A networking test passes its own fake internet
+ * (tests/net) instead, e.g. `['--egress-within', '198.18.1.0/24,198.19.1.0/24', '--sandbox-dns', dns]`.
+ *
  * @returns {Promise<{url:string, apiKey:string, stateDir:string, pid:number, opts:object, stdout:()=>string,
  *   stderr:()=>string, alive:()=>boolean, killAllSandboxes:()=>Promise<string[]>,
  *   stop:(o?:{keepState?:boolean, killSandboxes?:boolean, graceMs?:number})=>Promise<object>}>}
  */
-export async function startServer({ poolSize = 2, defaultTimeout, stateDir, apiKey, port = 0, extraArgs = [] } = {}) {
+export const kConfinedNetwork = Object.freeze(['--egress-within', 'none', '--sandbox-dns', 'none']);
+
+export async function startServer({ poolSize = 2, defaultTimeout, stateDir, apiKey, port = 0, extraArgs = [],
+                                    networkArgs = kConfinedNetwork } = {}) {
   if (process.getuid?.() !== 0) throw new Error('cellblock serve runs sandboxes and needs root');
   const ownStateDir = !stateDir;
   stateDir ??= realpathSync(mkdtempSync(join(tmpdir(), 'cellblock-serve-')));
   apiKey ??= newApiKey();
   const args = ['serve', '--listen', `127.0.0.1:${port}`, '--state-dir', stateDir, '--pool-size', String(poolSize)];
   if (defaultTimeout !== undefined) args.push('--default-timeout', String(defaultTimeout));
-  args.push(...extraArgs);
+  args.push(...networkArgs, ...extraArgs);
   const child = spawn(serveBinary(), args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, CELLBLOCK_API_KEY: apiKey },
