@@ -48,6 +48,10 @@ Result<std::unique_ptr<SandboxNetwork>> SandboxNetwork::open(NetworkSettings set
         "no resolver found in /etc/resolv.conf for the sandboxes: names will not resolve inside "
         "them (set --sandbox-dns)");
   }
+  std::string resolvers;
+  for (auto address : config.resolvers) resolvers += (resolvers.empty() ? "" : ", ") + format_ipv4(address);
+  spdlog::info("sandbox network: subnet {}, links {}<n>, nftables table inet {}, resolvers: {}",
+               config.sandbox_subnet.to_string(), prefix, config.table, resolvers.empty() ? "none" : resolvers);
   auto firewall = Firewall::open(std::move(config));
   if (!firewall) return tl::unexpected(firewall.error());
   return std::unique_ptr<SandboxNetwork>(

@@ -44,6 +44,8 @@ class SandboxNetwork {
                const EgressRules& rules);
   // Detaches the link and frees its addresses (after the sandbox's processes are gone). Errors are logged.
   void release(const std::string& sandbox_id, const runtime::NetworkLinkHandle& link);
+  // Removes the firewall (once no sandbox process is left: a running one would lose its network).
+  Status remove() { return firewall_->remove(); }
 
   const std::vector<std::uint32_t>& resolvers() const { return firewall_->config().resolvers; }
   std::string interface_prefix() const;

@@ -123,6 +123,13 @@ asio::awaitable<void> SandboxManager::stop() {
       (void)co_await kill_locked(sandbox, std::move(reason));
     }
   }
+  // With no sandbox process left nothing needs the firewall: a server stopped this way leaves no rules.
+  const bool processes_left = std::any_of(claimed_.begin(), claimed_.end(), [](const auto& entry) {
+    return entry.second->phase != Phase::kPausedOnDisk;
+  });
+  if (network_ && !processes_left) {
+    if (Status removed = network_->remove(); !removed) spdlog::warn("{}", removed.error().message);
+  }
 }
 
 // Room for one more sandbox of `entry`; a ready sandbox of another template gives its room up if needed.
