@@ -149,6 +149,10 @@ Result<sandbox::CreateCommand> parse_create(std::string_view text, bool v1) {
   if (network || *allow_internet) {
     auto config = net::parse_create_network(network, *allow_internet);
     if (!config) return tl::unexpected(config.error());
+    if (!config->ingress.https_ports.empty()) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "network.httpsPorts is not supported by this server yet: serve plain HTTP on those ports");
+    }
     command.network = std::move(*config);
   }
   for (std::string_view unsupported : {"mcp", "volumeMounts", "iam"}) {

@@ -1,6 +1,7 @@
 #include "api/control_responses.h"
 
 #include "common/encoding.h"
+#include "common/file_signature.h"
 #include "net/egress_rules.h"
 
 namespace cellblock::api {
@@ -29,6 +30,12 @@ json::object sandbox_json(const store::SandboxRecord& record, const std::string&
   out["envdVersion"] = kEnvdVersion;
   out["envdAccessToken"] = record.envd_access_token;
   out["trafficAccessToken"] = nullptr;
+  if (!record.network.empty()) {
+    auto network = net::from_json(record.network);
+    if (network && !network->ingress.allow_public_traffic) {
+      out["trafficAccessToken"] = traffic_access_token(record.id, record.envd_access_token);
+    }
+  }
   out["domain"] = nullable(domain);
   return out;
 }

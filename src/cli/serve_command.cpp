@@ -174,11 +174,12 @@ int serve(const ServeOptions& options) {
     return 1;
   }
 
+  asio::io_context io(1);
   std::unique_ptr<net::SandboxNetwork> network;
   if (options.network.mode == "on") {
     auto network_settings = cli::network_settings(options.network, state_dir);
     if (network_settings) {
-      auto opened = net::SandboxNetwork::open(std::move(*network_settings));
+      auto opened = net::SandboxNetwork::open(io.get_executor(), std::move(*network_settings));
       if (opened)
         network = std::move(*opened);
       else
@@ -209,7 +210,6 @@ int serve(const ServeOptions& options) {
   settings.layer_storage_bytes = options.layer_storage_mb << 20;
   std::vector<sandbox::TemplateEntry> entries{{*info, {"code-interpreter-v1", "base"}}};
 
-  asio::io_context io(1);
   asio::thread_pool blocking(4);
   sandbox::HttpAgentControl agents;
   sandbox::SandboxManager manager(io.get_executor(), blocking, **runtime, agents,

@@ -22,4 +22,12 @@ std::string file_signature(std::string_view path, std::string_view operation, st
          base64_encode_unpadded(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
 }
 
+std::string traffic_access_token(std::string_view sandbox_id, std::string_view envd_token) {
+  std::string text = "traffic:";
+  text.append(sandbox_id).append(":").append(envd_token);
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
+  return hex_encode(std::span<const unsigned char>(digest, 20));
+}
+
 }  // namespace cellblock

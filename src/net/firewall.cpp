@@ -86,12 +86,18 @@ Status Firewall::apply(const SandboxPort& port, const EgressPolicy& policy) {
     if (!attached_.contains(port.interface)) {
       return fail(ErrorCode::kInternal, "sandbox " + port.id + " has no firewall port to apply rules to");
     }
-    if (auto applied = run(policy_script(config_.table, port, policy),
+    const bool inspected = inspected_.contains(port.interface);
+    if (auto applied = run(policy_script(config_.table, port, policy, inspected),
                            "applying sandbox " + port.id + "'s egress rules");
         !applied) {
       return applied;
     }
     with_policy_.insert(port.interface);
+    if (policy.inspect) {
+      inspected_.insert(port.interface);
+    } else {
+      inspected_.erase(port.interface);
+    }
   }
   // Open connections stay tracked on purpose: the policy is evaluated per packet, so the sandbox's next
   // packet on a forbidden one (at the latest its acknowledgement of the peer's next data) is answered with a
@@ -104,13 +110,15 @@ Status Firewall::detach(const SandboxPort& port) {
     std::lock_guard lock(mutex_);
     if (!attached_.contains(port.interface)) return {};
     const bool with_policy = with_policy_.contains(port.interface);
-    if (auto detached = run(detach_script(config_.table, port, with_policy),
+    const bool inspected = inspected_.contains(port.interface);
+    if (auto detached = run(detach_script(config_.table, port, with_policy, inspected),
                             "detaching sandbox " + port.id + " from the firewall");
         !detached) {
       return detached;
     }
     attached_.erase(port.interface);
     with_policy_.erase(port.interface);
+    inspected_.erase(port.interface);
   }
   return flush_connections(port.address);
 }
@@ -119,6 +127,7 @@ Status Firewall::remove() {
   std::lock_guard lock(mutex_);
   attached_.clear();
   with_policy_.clear();
+  inspected_.clear();
   return run(fmt::format("table inet {0}\ndelete table inet {0}\n", config_.table),
              "removing the sandbox firewall");
 }

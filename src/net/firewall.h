@@ -44,6 +44,7 @@ class Firewall {
   nft_ctx* context_;
   std::set<std::string> attached_;     // interfaces
   std::set<std::string> with_policy_;  // interfaces whose chain the policy map names
+  std::set<std::string> inspected_;    // interfaces whose web traffic goes through the egress proxy
 };
 
 // Deletes the connection-tracking entries marked `mark` (the rules mark a sandbox's connections with its

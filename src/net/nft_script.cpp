@@ -49,6 +49,18 @@ std::vector<Cidr4> always_denied_ranges() {
   };
 }
 
+std::string_view fixed_denial(const FirewallConfig& config, std::uint32_t address) {
+  auto within = [address](const std::vector<Cidr4>& ranges) {
+    return std::any_of(ranges.begin(), ranges.end(),
+                       [address](const Cidr4& r) { return r.contains(address); });
+  };
+  if (config.egress_within && !within(*config.egress_within)) return "outside --egress-within";
+  if (within(config.allowed_private)) return {};
+  if (within(always_denied_ranges())) return "a private, loopback, link-local or reserved range";
+  if (within(config.host_networks)) return "a network of the host";
+  return {};
+}
+
 std::vector<Cidr4> normalize(std::vector<Cidr4> ranges) {
   for (auto& range : ranges) range.address &= mask_of(range.prefix);
   std::sort(ranges.begin(), ranges.end(), [](const Cidr4& a, const Cidr4& b) {
@@ -72,6 +84,7 @@ std::string base_ruleset(const FirewallConfig& config) {
   for (auto address : config.resolvers) resolvers.push_back({address, 32});
   out += interval_set("resolvers", resolvers);
   out += "  set bound { type ifname . ipv4_addr; }\n";
+  out += "  set inspected { type ifname; }\n";
   out += "  map sandbox_chain { type ifname : verdict; }\n";
   out +=
       "  chain refuse {\n"
@@ -104,13 +117,25 @@ std::string base_ruleset(const FirewallConfig& config) {
       "  }}\n"
       "  chain input {{\n"
       "    type filter hook input priority filter; policy accept;\n"
+      "{2}"
       "    iifname \"{0}*\" goto refuse\n"
       "  }}\n"
       "  chain postrouting {{\n"
       "    type nat hook postrouting priority srcnat; policy accept;\n"
       "    ip saddr {1} oifname != \"{0}*\" masquerade\n"
       "  }}\n",
-      config.interface_prefix, config.sandbox_subnet.to_string());
+      config.interface_prefix, config.sandbox_subnet.to_string(),
+      config.proxy_port == 0 ? std::string()
+                             : fmt::format("    iifname \"{}*\" tcp dport {} ct status dnat accept\n",
+                                           config.interface_prefix, config.proxy_port));
+  if (config.proxy_port != 0) {
+    out += fmt::format(
+        "  chain prerouting {{\n"
+        "    type nat hook prerouting priority dstnat; policy accept;\n"
+        "    iifname @inspected tcp dport {{ 80, 443 }} redirect to :{}\n"
+        "  }}\n",
+        config.proxy_port);
+  }
   return out + "}\n";
 }
 
@@ -121,7 +146,8 @@ std::string attach_script(std::string_view table, const SandboxPort& port) {
       table, port.interface, format_ipv4(port.address), chain_name(port));
 }
 
-std::string policy_script(std::string_view table, const SandboxPort& port, const EgressPolicy& policy) {
+std::string policy_script(std::string_view table, const SandboxPort& port, const EgressPolicy& policy,
+                          bool inspected) {
   const std::string chain = chain_name(port);
   std::string out = fmt::format("flush chain inet {} {}\n", table, chain);
   // The connection's mark is the sandbox's address: Firewall::cut_connections flushes by it.
@@ -135,14 +161,20 @@ std::string policy_script(std::string_view table, const SandboxPort& port, const
   out += fmt::format("add rule inet {} {} accept\n", table, chain);
   out +=
       fmt::format("add element inet {} sandbox_chain {{ \"{}\" : jump {} }}\n", table, port.interface, chain);
+  if (policy.inspect && !inspected) {
+    out += fmt::format("add element inet {} inspected {{ \"{}\" }}\n", table, port.interface);
+  } else if (!policy.inspect && inspected) {
+    out += fmt::format("delete element inet {} inspected {{ \"{}\" }}\n", table, port.interface);
+  }
   return out;
 }
 
-std::string detach_script(std::string_view table, const SandboxPort& port, bool with_policy) {
+std::string detach_script(std::string_view table, const SandboxPort& port, bool with_policy, bool inspected) {
   // The map element goes first: a chain that a verdict still names cannot be deleted.
   std::string out;
+  if (inspected) out += fmt::format("delete element inet {} inspected {{ \"{}\" }}\n", table, port.interface);
   if (with_policy)
-    out = fmt::format("delete element inet {} sandbox_chain {{ \"{}\" }}\n", table, port.interface);
+    out += fmt::format("delete element inet {} sandbox_chain {{ \"{}\" }}\n", table, port.interface);
   return out + fmt::format(
                    "delete element inet {0} bound {{ \"{1}\" . {2} }}\n"
                    "flush chain inet {0} {3}\n"

@@ -37,6 +37,9 @@ struct FirewallConfig {
   // When given, sandboxes reach nothing outside these ranges (empty: nothing at all, loopback only).
   std::optional<std::vector<Cidr4>> egress_within;
   std::vector<std::uint32_t> resolvers;  // the sandboxes' DNS servers
+  // The egress proxy's port on the host: TCP to ports 80 and 443 from the interfaces in the `inspected` set
+  // is redirected to it (0: no proxy).
+  std::uint16_t proxy_port = 0;
 };
 
 // A sandbox's end of the firewall: its host-side interface and the address bound to it.
@@ -47,13 +50,20 @@ struct SandboxPort {
 };
 
 // The address part of a sandbox's rules (domains are the egress proxy's): allow beats deny, the rest passes.
+// `inspect`: its TCP to ports 80 and 443 goes through the egress proxy, which decides by Host and SNI.
 struct EgressPolicy {
   std::vector<Cidr4> allow;
   std::vector<Cidr4> deny;
+  bool inspect = false;
 };
 
 // The ranges E2B never lets a sandbox reach, whatever its rules (plus multicast and reserved space).
 std::vector<Cidr4> always_denied_ranges();
+
+// Why the fixed rules refuse `address` (the same checks, in the same order, as sandbox_egress: confinement,
+// always-denied ranges, host networks, each unless the operator allowed it), or empty when they do not. The
+// egress proxy dials on the sandbox's behalf and applies them itself.
+std::string_view fixed_denial(const FirewallConfig& config, std::uint32_t address);
 
 // Sorted, with every range inside another one dropped: nft refuses overlapping intervals in one set.
 std::vector<Cidr4> normalize(std::vector<Cidr4> ranges);
@@ -63,10 +73,13 @@ std::string base_ruleset(const FirewallConfig& config);
 // The sandbox-side scripts name the table: `config.table`.
 // Binds the interface to the address and creates the sandbox's (empty: deny-all) chain, not yet reachable.
 std::string attach_script(std::string_view table, const SandboxPort& port);
-// Replaces the sandbox's chain with `policy` and routes the interface to it.
-std::string policy_script(std::string_view table, const SandboxPort& port, const EgressPolicy& policy);
+// Replaces the sandbox's chain with `policy` and routes the interface to it; `inspected` says whether the
+// interface is in the proxy's set now (nft cannot delete what is not there).
+std::string policy_script(std::string_view table, const SandboxPort& port, const EgressPolicy& policy,
+                          bool inspected);
 // Removes every object of the sandbox (nft has no delete-if-present: `with_policy` says whether
-// policy_script ran). Only valid after attach_script succeeded.
-std::string detach_script(std::string_view table, const SandboxPort& port, bool with_policy);
+// policy_script ran, `inspected` whether the interface is in the proxy's set). Only valid after
+// attach_script.
+std::string detach_script(std::string_view table, const SandboxPort& port, bool with_policy, bool inspected);
 
 }  // namespace cellblock::net

@@ -14,15 +14,20 @@ SandboxPort port_of(const std::string& sandbox_id, const runtime::NetworkLinkHan
 
 }  // namespace
 
-EgressPolicy address_policy(const EgressRules& rules) {
+EgressPolicy address_policy(const EgressRules& rules, const std::vector<std::uint32_t>& resolvers) {
   EgressPolicy policy;
   policy.allow = rules.allow_cidrs();
   policy.deny = rules.deny_cidrs();
   if (rules.deny_all_internet()) policy.deny.push_back({0, 0});
+  policy.inspect = rules.has_domains();
+  if (policy.inspect) {
+    for (auto resolver : resolvers) policy.allow.push_back({resolver, 32});
+  }
   return policy;
 }
 
-Result<std::unique_ptr<SandboxNetwork>> SandboxNetwork::open(NetworkSettings settings) {
+Result<std::unique_ptr<SandboxNetwork>> SandboxNetwork::open(asio::any_io_executor executor,
+                                                             NetworkSettings settings) {
   const std::string prefix = "cb" + settings.instance + "-";
   auto pool = AddressPool::create(settings.subnet, prefix);
   if (!pool) return tl::unexpected(pool.error());
@@ -51,15 +56,30 @@ Result<std::unique_ptr<SandboxNetwork>> SandboxNetwork::open(NetworkSettings set
   std::string resolvers;
   for (auto address : config.resolvers) resolvers += (resolvers.empty() ? "" : ", ") + format_ipv4(address);
   spdlog::info("sandbox network: subnet {}, links {}<n>, nftables table inet {}, resolvers: {}",
-               config.sandbox_subnet.to_string(), prefix, config.table, resolvers.empty() ? "none" : resolvers);
+               config.sandbox_subnet.to_string(), prefix, config.table,
+               resolvers.empty() ? "none" : resolvers);
+  auto network = std::unique_ptr<SandboxNetwork>(new SandboxNetwork(std::move(settings), std::move(*pool)));
+  auto proxy = EgressProxy::open(
+      executor, [raw = network.get()](std::uint32_t address) { return raw->tenant_of(address); });
+  if (!proxy) return tl::unexpected(proxy.error());
+  config.proxy_port = (*proxy)->port();
+  (*proxy)->configure(config);
   auto firewall = Firewall::open(std::move(config));
   if (!firewall) return tl::unexpected(firewall.error());
-  return std::unique_ptr<SandboxNetwork>(
-      new SandboxNetwork(std::move(settings), std::move(*pool), std::move(*firewall)));
+  network->proxy_ = std::move(*proxy);
+  network->firewall_ = std::move(*firewall);
+  return network;
 }
 
-SandboxNetwork::SandboxNetwork(NetworkSettings settings, AddressPool pool, std::unique_ptr<Firewall> firewall)
-    : settings_(std::move(settings)), pool_(std::move(pool)), firewall_(std::move(firewall)) {}
+SandboxNetwork::SandboxNetwork(NetworkSettings settings, AddressPool pool)
+    : settings_(std::move(settings)), pool_(std::move(pool)) {}
+
+std::optional<EgressTenant> SandboxNetwork::tenant_of(std::uint32_t sandbox_address) {
+  std::lock_guard lock(mutex_);
+  auto it = tenants_.find(sandbox_address);
+  if (it == tenants_.end()) return std::nullopt;
+  return it->second;
+}
 
 std::string SandboxNetwork::interface_prefix() const {
   return firewall_->config().interface_prefix;
@@ -102,15 +122,28 @@ Status SandboxNetwork::adopt(const std::string& sandbox_id, const runtime::Netwo
 
 Status SandboxNetwork::apply(const std::string& sandbox_id, const runtime::NetworkLinkHandle& link,
                              const EgressRules& rules) {
-  return firewall_->apply(port_of(sandbox_id, link), address_policy(rules));
+  if (auto applied = firewall_->apply(port_of(sandbox_id, link), address_policy(rules, resolvers()));
+      !applied) {
+    return applied;
+  }
+  {
+    std::lock_guard lock(mutex_);
+    tenants_[link.sandbox_address] = EgressTenant{sandbox_id, rules};
+  }
+  proxy_->revalidate(link.sandbox_address, rules);
+  return {};
 }
 
 void SandboxNetwork::release(const std::string& sandbox_id, const runtime::NetworkLinkHandle& link) {
   if (auto detached = firewall_->detach(port_of(sandbox_id, link)); !detached) {
     spdlog::error("releasing sandbox {}'s network: {}", sandbox_id, detached.error().message);
   }
-  std::lock_guard lock(mutex_);
-  pool_.release(link.host_interface);
+  {
+    std::lock_guard lock(mutex_);
+    tenants_.erase(link.sandbox_address);
+    pool_.release(link.host_interface);
+  }
+  proxy_->revalidate(link.sandbox_address, std::nullopt);
 }
 
 }  // namespace cellblock::net

@@ -7,6 +7,7 @@
 // the host, filtered by nftables (nft_script.h).
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -15,6 +16,7 @@
 
 #include "common/error.h"
 #include "net/address_pool.h"
+#include "net/egress_proxy.h"
 #include "net/egress_rules.h"
 #include "net/firewall.h"
 #include "runtime/runtime.h"
@@ -33,7 +35,8 @@ struct NetworkSettings {
 
 class SandboxNetwork {
  public:
-  static Result<std::unique_ptr<SandboxNetwork>> open(NetworkSettings settings);
+  static Result<std::unique_ptr<SandboxNetwork>> open(asio::any_io_executor executor,
+                                                      NetworkSettings settings);
 
   // A link for a sandbox about to boot: reachable from nothing, reaching nothing until apply().
   Result<runtime::NetworkLink> lease(const std::string& sandbox_id);
@@ -46,20 +49,27 @@ class SandboxNetwork {
   void release(const std::string& sandbox_id, const runtime::NetworkLinkHandle& link);
   // Removes the firewall (once no sandbox process is left: a running one would lose its network).
   Status remove() { return firewall_->remove(); }
+  // Stops the egress proxy (its connections are cut).
+  asio::awaitable<void> stop() { return proxy_->stop(); }
 
   const std::vector<std::uint32_t>& resolvers() const { return firewall_->config().resolvers; }
   std::string interface_prefix() const;
 
  private:
-  SandboxNetwork(NetworkSettings settings, AddressPool pool, std::unique_ptr<Firewall> firewall);
+  SandboxNetwork(NetworkSettings settings, AddressPool pool);
+  std::optional<EgressTenant> tenant_of(std::uint32_t sandbox_address);
 
   NetworkSettings settings_;
-  std::mutex mutex_;  // the pool; the firewall locks itself
+  std::mutex mutex_;  // the pool and the tenants; the firewall locks itself
   AddressPool pool_;
+  std::map<std::uint32_t, EgressTenant> tenants_;  // claimed sandboxes by address: the proxy's lookup
+  std::unique_ptr<EgressProxy> proxy_;
   std::unique_ptr<Firewall> firewall_;
 };
 
-// The address rules of a sandbox's egress config (its domains are the egress proxy's).
-EgressPolicy address_policy(const EgressRules& rules);
+// What the firewall enforces of a sandbox's egress rules: the address lists, and, when the rules name
+// domains, the resolvers opened (E2B opens its 8.8.8.8 so allowed names still resolve under deny-all) and
+// web traffic sent through the egress proxy.
+EgressPolicy address_policy(const EgressRules& rules, const std::vector<std::uint32_t>& resolvers);
 
 }  // namespace cellblock::net

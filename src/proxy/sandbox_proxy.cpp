@@ -11,6 +11,8 @@
 namespace cellblock::proxy {
 namespace {
 
+constexpr std::string_view kTrafficTokenHeader = "e2b-traffic-access-token";
+
 std::optional<int> parse_port(std::string_view text) {
   int port = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
@@ -83,10 +85,32 @@ std::optional<Target> SandboxProxy::target_by_signature(const http::Request& req
   return std::nullopt;
 }
 
+// allowPublicTraffic: false: every port but envd's needs the sandbox's traffic token (E2B's 403 otherwise).
+// Not a coroutine: g++ 12 mishandles temporaries inside a co_await expression.
+std::optional<http::Response> SandboxProxy::traffic_token_refusal(const Target& target,
+                                                                  const http::Request& request) const {
+  if (target.port == agent_protocol::kEnvdPort) return std::nullopt;
+  const std::string required = sandboxes_.traffic_token(target.sandbox_id);
+  if (required.empty()) return std::nullopt;
+  auto given = request.header(kTrafficTokenHeader);
+  if (given && secure_equals(*given, required)) return std::nullopt;
+  std::string message = given ? "Sandbox is secured with traffic access token. Provided token in header "
+                                "'e2b-traffic-access-token' is invalid"
+                              : "Sandbox is secured with traffic access token. Token header "
+                                "'e2b-traffic-access-token' is missing";
+  return http::sandbox_error_response(target.sandbox_id,
+                                      Error{ErrorCode::kPermissionDenied, std::move(message)});
+}
+
 asio::awaitable<void> SandboxProxy::serve(const Target& target, http::Request& request,
                                           http::BodyReader& body, http::ResponseWriter& writer) {
   if (!valid_id(target.sandbox_id)) {
     co_await writer.send(sandbox_not_found(target.sandbox_id));
+    co_return;
+  }
+  // Before anything else: a paused sandbox is not woken for a request without its traffic token.
+  if (auto refusal = traffic_token_refusal(target, request)) {
+    co_await writer.send(std::move(*refusal));
     co_return;
   }
   auto route = sandboxes_.route(target.sandbox_id);
@@ -118,6 +142,12 @@ asio::awaitable<void> SandboxProxy::serve(const Target& target, http::Request& r
   http::ForwardOptions options;
   options.add_headers.set(agent_protocol::kPortHeader, std::to_string(target.port));
   options.add_headers.set(agent_protocol::kSandboxIdHeader, target.sandbox_id);
+  if (route->mask_request_host && target.port != agent_protocol::kEnvdPort) {
+    std::string host = *route->mask_request_host;
+    if (auto at = host.find("${PORT}"); at != std::string::npos)
+      host.replace(at, 7, std::to_string(target.port));
+    options.add_headers.set("Host", host);
+  }
   options.abort = route->abort;
   Status forwarded = co_await http::forward(request, body, writer, upstream, options);
   if (!forwarded && forwarded.error().code == ErrorCode::kSandboxUnavailable && !writer.started()) {

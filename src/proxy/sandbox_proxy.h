@@ -38,6 +38,9 @@ class SandboxProxy {
                               http::ResponseWriter& writer);
 
  private:
+  std::optional<http::Response> traffic_token_refusal(const Target& target,
+                                                      const http::Request& request) const;
+
   sandbox::SandboxManager& sandboxes_;
 };
 

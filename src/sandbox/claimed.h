@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/file_signature.h"
 #include "sandbox/sandbox_manager.h"
 
 namespace cellblock::sandbox {
@@ -27,13 +28,19 @@ struct SandboxManager::Claimed {
   store::LifecyclePolicy lifecycle;
   const TemplateEntry* base = nullptr;  // the template under its layers
   std::vector<std::string> layers;      // saved layers it runs on (ids, uppermost first)
+  net::IngressOptions ingress;          // who may send it traffic, and how it arrives
   std::optional<Capacity::Slot> slot;   // none while paused on disk
   asio::steady_timer timer;
   AsyncMutex lock;  // one lifecycle operation at a time
   std::shared_ptr<AbortHandle> abort = std::make_shared<AbortHandle>();
   MetricsSeries metrics;
 
-  Route route() const { return Route{handle.socket_path, access_token, abort}; }
+  Route route() const {
+    Route route{handle.socket_path, access_token, abort};
+    if (!ingress.allow_public_traffic) route.traffic_token = traffic_access_token(id, access_token);
+    route.mask_request_host = ingress.mask_request_host;
+    return route;
+  }
   // What the agent enforces by itself: nothing for a sandbox that pauses at its timeout (only the server can
   // pause it) or is not running; else the end plus the grace.
   std::optional<std::int64_t> agent_deadline_ms(std::chrono::seconds grace) const {

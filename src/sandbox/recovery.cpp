@@ -45,6 +45,9 @@ std::shared_ptr<SandboxManager::Claimed> SandboxManager::adopt(const store::Sand
   sandbox->lifecycle = record.lifecycle;
   sandbox->base = find_template(record.base_template_id());
   sandbox->layers = record.layers;
+  if (!record.network.empty()) {
+    if (auto network = net::from_json(record.network)) sandbox->ingress = network->ingress;
+  }
   if (phase == Phase::kPausedOnDisk) {
     claimed_[record.id] = sandbox;
     return sandbox;

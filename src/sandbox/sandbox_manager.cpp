@@ -127,6 +127,7 @@ asio::awaitable<void> SandboxManager::stop() {
   const bool processes_left = std::any_of(claimed_.begin(), claimed_.end(), [](const auto& entry) {
     return entry.second->phase != Phase::kPausedOnDisk;
   });
+  if (network_) co_await network_->stop();
   if (network_ && !processes_left) {
     if (Status removed = network_->remove(); !removed) spdlog::warn("{}", removed.error().message);
   }
@@ -217,6 +218,7 @@ asio::awaitable<Result<store::SandboxRecord>> SandboxManager::claim(const Templa
   sandbox->lifecycle = command.lifecycle;
   sandbox->base = &entry;
   if (snapshot) sandbox->layers = snapshot->layers;
+  if (command.network) sandbox->ingress = command.network->ingress;
 
   ClaimRequest request{command.env_vars, sandbox->access_token,
                        sandbox->agent_deadline_ms(settings_.deadline_grace)};
@@ -389,6 +391,12 @@ std::optional<Route> SandboxManager::route(const std::string& id) const {
   auto it = claimed_.find(id);
   if (it == claimed_.end() || !reachable(it->second->phase)) return std::nullopt;
   return it->second->route();
+}
+
+std::string SandboxManager::traffic_token(const std::string& id) const {
+  auto it = claimed_.find(id);
+  if (it == claimed_.end()) return {};
+  return it->second->route().traffic_token;
 }
 
 std::vector<std::pair<std::string, Route>> SandboxManager::routes() const {

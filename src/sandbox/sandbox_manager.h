@@ -79,6 +79,9 @@ struct Route {
   std::string socket_path;
   std::string access_token;
   std::shared_ptr<AbortHandle> abort;  // kill and pause cut every exchange holding it
+  // Non-empty: requests to ports other than envd's must carry it (allowPublicTraffic: false).
+  std::string traffic_token;
+  std::optional<std::string> mask_request_host;  // the Host such requests arrive with ("${PORT}" expanded)
   AgentEndpoint endpoint() const { return {socket_path, access_token}; }
 };
 
@@ -144,6 +147,9 @@ class SandboxManager {
                                       std::optional<std::int64_t> end_unix);
   // Only running sandboxes have a route.
   std::optional<Route> route(const std::string& id) const;
+  // The traffic access token a sandbox's non-envd traffic must carry, whatever its state; empty when its
+  // traffic is public (or it is unknown).
+  std::string traffic_token(const std::string& id) const;
   // Every running sandbox's route (signed file URLs carry no sandbox id: the proxy checks signatures).
   std::vector<std::pair<std::string, Route>> routes() const;
   const std::vector<TemplateEntry>& templates() const { return templates_; }

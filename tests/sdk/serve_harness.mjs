@@ -6,7 +6,7 @@
 // then stops it with SIGTERM (SIGKILL after a grace period), then reaps whatever is still left of this server's
 // sandboxes on the host (PID 1, cgroups, sandbox directories) and removes the state directory.
 
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmdirSync, rmSync, writeFileSync }
   from 'node:fs';
@@ -268,7 +268,7 @@ export async function startServer({ poolSize = 2, defaultTimeout, stateDir, apiK
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, CELLBLOCK_API_KEY: apiKey },
   });
-  const state = { stdout: '', stderr: '', pending: '', url: null, onLine: null };
+  const state = { stdout: '', stderr: '', pending: '', url: null, onLine: null, table: null };
   const verbose = !!process.env.CELLBLOCK_SDK_VERBOSE;
 
   child.stdout.setEncoding('utf8');
@@ -287,6 +287,7 @@ export async function startServer({ poolSize = 2, defaultTimeout, stateDir, apiK
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (chunk) => {
     state.stderr = (state.stderr + chunk).slice(-kOutputKeep);
+    state.table ??= /nftables table inet (cellblock-[0-9a-f]+)/.exec(state.stderr)?.[1];
     if (!state.url || verbose) process.stderr.write(chunk);
   });
 
@@ -388,6 +389,8 @@ export async function startServer({ poolSize = 2, defaultTimeout, stateDir, apiK
       if (!keepState) {
         await sleep(100);
         leftovers = reapLeftovers(stateDir);
+        // A server that died (or was killed) could not remove its firewall; with its sandboxes gone, do it.
+        if (state.table) spawnSync('nft', ['delete', 'table', 'inet', state.table], { stdio: 'ignore' });
         if (ownStateDir) rmSync(stateDir, { recursive: true, force: true });
       }
       if (apiError) process.stderr.write(`\n*** killing sandboxes through the API failed: ${apiError}\n`);

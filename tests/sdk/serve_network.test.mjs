@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 
+import { Sandbox as CodeSandbox } from '@e2b/code-interpreter';
 import { Sandbox, SandboxError, SandboxNotFoundError } from 'e2b';
 
 import { startFakeInternet } from '../net/fake_internet.mjs';
@@ -145,6 +146,55 @@ describe('allowOut and denyOut by address', { timeout: 180_000 }, () => {
   });
 });
 
+describe('allowOut by domain', { timeout: 240_000 }, () => {
+  const curlTls = (sbx, args) => sh(sbx, `curl -s -m 5 --noproxy '*' --cacert /tmp/ca.pem ${args}`);
+
+  test('names decide on ports 80 and 443 by Host and SNI; the proxy resolves them itself', async () => {
+    const sbx = await Sandbox.create({
+      network: { allowOut: ['allowed.test', '*.allowed.test'], denyOut: ['0.0.0.0/0'] },
+    });
+    try {
+      await sbx.files.write('/tmp/ca.pem', execFileSync('cat', [internet.ca], { encoding: 'utf8' }));
+      assert.equal((await fetchInside(sbx, 'http://allowed.test/'))?.server, internet.allowed, 'HTTP by Host');
+      const tls = await curlTls(sbx, 'https://allowed.test/');
+      assert.equal(JSON.parse(tls.out).sni, 'allowed.test', tls.out);
+      const wildcard = await curlTls(sbx, 'https://api.allowed.test/');
+      assert.equal(JSON.parse(wildcard.out).sni, 'api.allowed.test', wildcard.out);
+      assert.equal(await reachable(sbx, 'http://denied.test/'), false);
+      assert.notEqual((await curlTls(sbx, 'https://denied.test/')).code, 0);
+      // The sandbox's own idea of the name's address does not matter: the proxy resolves it.
+      const pinned = await curlTls(sbx, `--resolve allowed.test:443:${internet.denied} https://allowed.test/`);
+      assert.equal(JSON.parse(pinned.out).server, internet.allowed, pinned.out);
+      // An allowed address with a denied name is refused, and so is what is neither HTTP nor TLS.
+      assert.equal(await reachable(sbx, `-H 'Host: denied.test' http://${internet.allowed}/`), false);
+      assert.notEqual((await curlTls(sbx, `--resolve denied.test:443:${internet.allowed} https://denied.test/`)).code, 0);
+      const raw = await sh(sbx, `python3 -c "import socket; s=socket.create_connection(('${internet.allowed}', 80), 3); ` +
+                                `s.sendall(b'hello\\n' * 4); print(repr(s.recv(100)))"`);
+      assert.notEqual(raw.code, 0, `plain bytes on port 80 must be cut: ${raw.out}`);
+      // Other ports follow the addresses only: deny-all.
+      assert.equal((await sh(sbx, `curl -s -m 3 telnet://${internet.allowed}:7 </dev/null`)).code === 0, false);
+    } finally {
+      await sbx.kill();
+    }
+  });
+
+  test('a wildcard does not cover its apex, and names that resolve to closed ranges stay closed', async () => {
+    const sbx = await Sandbox.create({
+      network: { allowOut: ['*.allowed.test', 'rebind.test', 'metadata.test'], denyOut: ['0.0.0.0/0'] },
+    });
+    try {
+      assert.equal(await reachable(sbx, 'http://allowed.test/'), false);
+      assert.equal((await fetchInside(sbx, 'http://www.allowed.test/'))?.host, 'www.allowed.test');
+      // rebind.test resolves to 127.0.0.1, metadata.test to 169.254.169.254: the proxy must not dial them.
+      assert.equal(await reachable(sbx, `--resolve rebind.test:80:${internet.allowed} http://rebind.test/`), false);
+      assert.equal(await reachable(sbx, `--resolve metadata.test:80:${internet.allowed} http://metadata.test/`),
+                   false);
+    } finally {
+      await sbx.kill();
+    }
+  });
+});
+
 describe('what no rule opens', { timeout: 240_000 }, () => {
   test('the host, the server port, another sandbox, metadata and the LAN stay closed under every policy', async () => {
     const target = await Sandbox.create({ allowInternetAccess: false });
@@ -243,6 +293,54 @@ except OSError as e:
   });
 });
 
+describe('allowPublicTraffic: false', { timeout: 120_000 }, () => {
+  test('traffic to the sandbox\'s ports needs the traffic access token; envd and runCode still work', async () => {
+    const sbx = await CodeSandbox.create({ network: { allowPublicTraffic: false, maskRequestHost: 'inside.test:${PORT}' } });
+    try {
+      assert.match(sbx.trafficAccessToken ?? '', /^[0-9a-f]{40}$/);
+      const run = await sbx.runCode('6 * 7');
+      assert.equal(run.text, '42', 'the SDK sends the token on the interpreter port');
+      await sbx.commands.run(`python3 -c "
+import http.server
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = self.headers.get('Host', '').encode()
+        self.send_response(200); self.send_header('Content-Length', str(len(body))); self.end_headers()
+        self.wfile.write(body)
+http.server.ThreadingHTTPServer(('127.0.0.1', 8080), H).serve_forever()"`, { background: true });
+      const get = (headers) => fetch(server.url, {
+        headers: { 'E2b-Sandbox-Id': sbx.sandboxId, 'E2b-Sandbox-Port': '8080', ...headers },
+      });
+      let open = null;
+      for (let i = 0; i < 50 && open?.status !== 200; i++) {
+        open = await get({ 'e2b-traffic-access-token': sbx.trafficAccessToken });
+        if (open.status !== 200) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(open.status, 200);
+      assert.equal(await open.text(), 'inside.test:8080', 'maskRequestHost rewrites the Host header');
+      const missing = await get({});
+      assert.equal(missing.status, 403);
+      assert.equal((await missing.json()).message,
+                   "Sandbox is secured with traffic access token. Token header 'e2b-traffic-access-token' is missing");
+      const wrong = await get({ 'E2B-Traffic-Access-Token': 'f'.repeat(40) });
+      assert.equal(wrong.status, 403);
+      assert.match((await wrong.json()).message, /Provided token in header 'e2b-traffic-access-token' is invalid/);
+      const info = await api('GET', `/sandboxes/${sbx.sandboxId}`);
+      assert.equal(info.json.network.allowPublicTraffic, false);
+      assert.equal(info.json.network.maskRequestHost, 'inside.test:${PORT}');
+    } finally {
+      await sbx.kill();
+    }
+  });
+
+  test('a public sandbox answers without a token, and its create response says null', async () => {
+    const created = await api('POST', '/v2/sandboxes', { templateID: 'base' });
+    assert.equal(created.status, 201);
+    assert.equal(created.json.trafficAccessToken, null);
+    await api('DELETE', `/sandboxes/${created.json.sandboxID}`);
+  });
+});
+
 describe('teardown', { timeout: 600_000 }, () => {
   const links = () => execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' })
                         .split('\n').filter((line) => line.includes(`: ${prefix}`)).length;
@@ -271,5 +369,36 @@ describe('teardown', { timeout: 600_000 }, () => {
       await new Promise((r) => setTimeout(r, 200));
     }
     assert.deepEqual(now, before);
+  });
+});
+
+describe('a server killed with SIGKILL', { timeout: 240_000 }, () => {
+  test('its sandboxes keep their link and rules across the restart; afterwards nothing is left', async () => {
+    const networkArgs = ['--egress-within', `198.18.${kIndex}.0/24,${internet.internet}`, '--sandbox-dns', internet.dns];
+    const env = { url: process.env.E2B_API_URL, key: process.env.E2B_API_KEY };
+    const first = await startServer({ poolSize: 0, networkArgs });
+    let second;
+    try {
+      const [, , ownPrefix, ownTable] =
+        /subnet (\S+), links (cb[0-9a-f]{4}-)<n>, nftables table inet (cellblock-[0-9a-f]{4})/.exec(first.stderr());
+      const sbx = await Sandbox.create({ network: { denyOut: [internet.denied] } });
+      assert.equal(await reachable(sbx, `http://${internet.allowed}/`), true);
+      process.kill(first.pid, 'SIGKILL');
+      await first.stop({ keepState: true, killSandboxes: false });
+      second = await startServer({ poolSize: 0, networkArgs, stateDir: first.stateDir, apiKey: first.apiKey });
+      const again = await Sandbox.connect(sbx.sandboxId);
+      assert.equal(await reachable(again, `http://${internet.allowed}/`), true, 'its link still carries traffic');
+      assert.equal(await reachable(again, `http://${internet.denied}/`), false, 'its rules were restored');
+      await again.kill();
+      await second.stop();
+      second = undefined;
+      const tables = execFileSync('nft', ['list', 'tables'], { encoding: 'utf8' });
+      assert.equal(tables.includes(ownTable), false, tables);
+      const links = execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' });
+      assert.equal(links.includes(`: ${ownPrefix}`), false, links);
+    } finally {
+      await second?.stop();
+      Object.assign(process.env, { E2B_API_URL: env.url, E2B_SANDBOX_URL: env.url, E2B_API_KEY: env.key });
+    }
   });
 });

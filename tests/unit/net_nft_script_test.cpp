@@ -80,10 +80,49 @@ TEST(BaseRulesetTest, ConfinedToNothingRefusesEverythingFromASandbox) {
   EXPECT_NE(text.find("ip saddr != @bound drop\n    goto refuse\n"), std::string::npos) << text;
 }
 
+TEST(FixedDenialTest, MirrorsTheBaseRulesetsOrder) {
+  auto c = config();
+  EXPECT_EQ(fixed_denial(c, 0x01010101), "");                       // 1.1.1.1
+  EXPECT_NE(fixed_denial(c, 0xa9fea9fe), "");                       // 169.254.169.254
+  EXPECT_NE(fixed_denial(c, 0x7f000001), "");                       // 127.0.0.1
+  EXPECT_EQ(fixed_denial(c, 0xc0000205), "a network of the host");  // 192.0.2.5
+  c.allowed_private = {{0xc0000200, 24}};
+  EXPECT_EQ(fixed_denial(c, 0xc0000205), "");  // the operator opened it
+  c.egress_within = std::vector<Cidr4>{{0xc6120000, 15}};
+  EXPECT_EQ(fixed_denial(c, 0x01010101), "outside --egress-within");
+  EXPECT_EQ(fixed_denial(c, 0xc0000205), "outside --egress-within");  // confinement first
+  EXPECT_EQ(fixed_denial(c, 0xc6130a0a), "");
+  c.egress_within = std::vector<Cidr4>{};
+  EXPECT_EQ(fixed_denial(c, 0xc6130a0a), "outside --egress-within");
+}
+
+TEST(BaseRulesetTest, TheProxysPortIsOpenOnlyToRedirectedWebTraffic) {
+  auto c = config();
+  c.proxy_port = 41234;
+  std::string text = base_ruleset(c);
+  EXPECT_NE(text.find("iifname @inspected tcp dport { 80, 443 } redirect to :41234"), std::string::npos)
+      << text;
+  auto accept = text.find("iifname \"cbt1-*\" tcp dport 41234 ct status dnat accept");
+  ASSERT_NE(accept, std::string::npos) << text;
+  EXPECT_LT(accept, text.find("iifname \"cbt1-*\" goto refuse"));
+  EXPECT_EQ(base_ruleset(config()).find("redirect"), std::string::npos);
+}
+
+TEST(SandboxScriptsTest, InspectionJoinsAndLeavesTheProxysSetOnce) {
+  SandboxPort port{"abc", "cbt1-3", 0x64580007};
+  EgressPolicy inspect{{}, {{0, 0}}, true};
+  EXPECT_NE(policy_script("t", port, inspect, false).find("add element inet t inspected { \"cbt1-3\" }"),
+            std::string::npos);
+  EXPECT_EQ(policy_script("t", port, inspect, true).find("inspected"), std::string::npos);
+  EXPECT_NE(policy_script("t", port, EgressPolicy{}, true).find("delete element inet t inspected"),
+            std::string::npos);
+  EXPECT_NE(detach_script("t", port, true, true).find("delete element inet t inspected"), std::string::npos);
+}
+
 TEST(SandboxScriptsTest, PolicyAllowsBeforeItDenies) {
   SandboxPort port{"abc", "cbt1-3", 0x64580007};
   EgressPolicy policy{{{0x01010101, 32}}, {{0, 0}, {0x08080808, 32}}};
-  EXPECT_EQ(policy_script("cellblock-t1", port, policy),
+  EXPECT_EQ(policy_script("cellblock-t1", port, policy, false),
             "flush chain inet cellblock-t1 sb-abc\n"
             "add rule inet cellblock-t1 sb-abc ct state new ct mark set 0x64580007\n"
             "add rule inet cellblock-t1 sb-abc ip daddr { 1.1.1.1/32 } accept\n"
@@ -97,9 +136,10 @@ TEST(SandboxScriptsTest, PolicyAllowsBeforeItDenies) {
 
 TEST(SandboxScriptsTest, DetachNamesTheMapElementOnlyWhenAPolicyWasApplied) {
   SandboxPort port{"abc", "cbt1-3", 0x64580007};
-  EXPECT_EQ(detach_script("t", port, false).find("sandbox_chain"), std::string::npos);
-  EXPECT_EQ(detach_script("t", port, true).rfind("delete element inet t sandbox_chain { \"cbt1-3\" }\n", 0),
-            0u);
+  EXPECT_EQ(detach_script("t", port, false, false).find("sandbox_chain"), std::string::npos);
+  EXPECT_EQ(
+      detach_script("t", port, true, false).rfind("delete element inet t sandbox_chain { \"cbt1-3\" }\n", 0),
+      0u);
 }
 
 }  // namespace
