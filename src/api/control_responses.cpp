@@ -88,6 +88,12 @@ json::array metrics_json(const std::vector<sandbox::Metric>& samples) {
     item["memCache"] = 0;
     item["diskUsed"] = metric.disk_used;
     item["diskTotal"] = metric.disk_total;
+    if (metric.network) {  // beyond E2B's fields (the SDKs ignore them): the sandbox's traffic so far
+      item["netTxBytes"] = metric.network->out_bytes;
+      item["netRxBytes"] = metric.network->in_bytes;
+      item["netConnections"] = metric.network->connections;
+      item["netDeniedPackets"] = metric.network->denied;
+    }
     out.push_back(std::move(item));
   }
   return out;

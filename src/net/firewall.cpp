@@ -14,6 +14,7 @@
 #include <fstream>
 
 #include <fmt/format.h>
+#include <boost/json.hpp>
 
 #include "common/unique_fd.h"
 
@@ -130,6 +131,56 @@ Status Firewall::remove() {
   inspected_.clear();
   return run(fmt::format("table inet {0}\ndelete table inet {0}\n", config_.table),
              "removing the sandbox firewall");
+}
+
+Result<std::map<std::string, TrafficCounters>> Firewall::counters() {
+  std::string listing;
+  {
+    std::lock_guard lock(mutex_);
+    const unsigned flags = nft_ctx_output_get_flags(context_);
+    nft_ctx_output_set_flags(context_, flags | NFT_CTX_OUTPUT_JSON);
+    const std::string command = fmt::format("list counters table inet {}", config_.table);
+    Status listed = run(command, "reading the sandboxes' traffic counters");
+    if (listed) listing = nft_ctx_get_output_buffer(context_);
+    nft_ctx_output_set_flags(context_, flags);
+    if (!listed) return tl::unexpected(listed.error());
+  }
+  boost::system::error_code ec;
+  auto document = boost::json::parse(listing, ec);
+  const auto* items = ec || !document.is_object() ? nullptr : document.as_object().if_contains("nftables");
+  if (items == nullptr || !items->is_array()) {
+    return fail(ErrorCode::kInternal, "nftables listed the counters in an unexpected form");
+  }
+  std::map<std::string, TrafficCounters> out;
+  for (const auto& item : items->as_array()) {
+    const auto* counter = item.is_object() ? item.as_object().if_contains("counter") : nullptr;
+    if (counter == nullptr || !counter->is_object()) continue;
+    const auto& fields = counter->as_object();
+    const auto* name = fields.if_contains("name");
+    const auto* packets = fields.if_contains("packets");
+    const auto* bytes = fields.if_contains("bytes");
+    if (!name || !name->is_string() || !packets || !packets->is_number() || !bytes || !bytes->is_number())
+      continue;
+    std::string_view full = name->get_string();
+    auto dash = full.find('-');
+    if (dash == std::string_view::npos) continue;
+    std::string_view kind = full.substr(0, dash);
+    TrafficCounters& counters = out[std::string(full.substr(dash + 1))];
+    const auto packet_count = packets->to_number<std::uint64_t>();
+    const auto byte_count = bytes->to_number<std::uint64_t>();
+    if (kind == "out") {
+      counters.out_packets = packet_count;
+      counters.out_bytes = byte_count;
+    } else if (kind == "in") {
+      counters.in_packets = packet_count;
+      counters.in_bytes = byte_count;
+    } else if (kind == "new") {
+      counters.connections = packet_count;
+    } else if (kind == "denied") {
+      counters.denied = packet_count;
+    }
+  }
+  return out;
 }
 
 Status flush_connections(std::uint32_t mark) {

@@ -3,6 +3,7 @@
 // `nft` child per change) and cuts a sandbox's tracked connections through ctnetlink. Thread-safe: boots call
 // it from the blocking pool, rule updates from the I/O thread.
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -34,6 +35,8 @@ class Firewall {
   Status detach(const SandboxPort& port);
   // Removes the table: sandboxes lose their network (a server that stops and does not come back).
   Status remove();
+  // Every attached sandbox's traffic counters, by interface.
+  Result<std::map<std::string, TrafficCounters>> counters();
 
  private:
   explicit Firewall(FirewallConfig config, nft_ctx* context);

@@ -86,15 +86,19 @@ std::string base_ruleset(const FirewallConfig& config) {
   out += "  set bound { type ifname . ipv4_addr; }\n";
   out += "  set inspected { type ifname; }\n";
   out += "  map sandbox_chain { type ifname : verdict; }\n";
+  for (auto kind : kCounterKinds) out += fmt::format("  map {}_counter {{ type ifname : counter; }}\n", kind);
   out +=
       "  chain refuse {\n"
+      "    counter name iifname map @denied_counter\n"
       "    meta l4proto tcp reject with tcp reset\n"
       "    reject with icmpx type admin-prohibited\n"
       "  }\n";
   out +=
       "  chain sandbox_egress {\n"
       "    meta nfproto ipv6 drop\n"
-      "    iifname . ip saddr != @bound drop\n";
+      "    iifname . ip saddr != @bound drop\n"
+      "    counter name iifname map @out_counter\n"
+      "    ct state new counter name iifname map @new_counter\n";
   if (config.egress_within) {
     out +=
         config.egress_within->empty() ? "    goto refuse\n" : "    ip daddr != @egress_within goto refuse\n";
@@ -110,7 +114,7 @@ std::string base_ruleset(const FirewallConfig& config) {
   out += fmt::format(
       "  chain forward {{\n"
       "    type filter hook forward priority filter; policy accept;\n"
-      "    oifname \"{0}*\" ct state established,related accept\n"
+      "    oifname \"{0}*\" ct state established,related counter name oifname map @in_counter accept\n"
       "    oifname \"{0}*\" drop\n"
       "    iifname \"{0}*\" tcp flags syn tcp option maxseg size set rt mtu\n"
       "    iifname \"{0}*\" jump sandbox_egress\n"
@@ -120,14 +124,20 @@ std::string base_ruleset(const FirewallConfig& config) {
       "{2}"
       "    iifname \"{0}*\" goto refuse\n"
       "  }}\n"
+      "  chain output {{\n"
+      "    type filter hook output priority filter; policy accept;\n"
+      "    oifname \"{0}*\" counter name oifname map @in_counter\n"
+      "  }}\n"
       "  chain postrouting {{\n"
       "    type nat hook postrouting priority srcnat; policy accept;\n"
       "    ip saddr {1} oifname != \"{0}*\" masquerade\n"
       "  }}\n",
       config.interface_prefix, config.sandbox_subnet.to_string(),
-      config.proxy_port == 0 ? std::string()
-                             : fmt::format("    iifname \"{}*\" tcp dport {} ct status dnat accept\n",
-                                           config.interface_prefix, config.proxy_port));
+      config.proxy_port == 0
+          ? std::string()
+          : fmt::format("    iifname \"{}*\" tcp dport {} ct status dnat counter name iifname map "
+                        "@out_counter accept\n",
+                        config.interface_prefix, config.proxy_port));
   if (config.proxy_port != 0) {
     out += fmt::format(
         "  chain prerouting {{\n"
@@ -139,18 +149,28 @@ std::string base_ruleset(const FirewallConfig& config) {
   return out + "}\n";
 }
 
+std::string counter_name(std::string_view kind, std::string_view interface) {
+  return fmt::format("{}-{}", kind, interface);
+}
+
 std::string attach_script(std::string_view table, const SandboxPort& port) {
-  return fmt::format(
+  std::string out = fmt::format(
       "add element inet {0} bound {{ \"{1}\" . {2} }}\n"
       "add chain inet {0} {3}\n",
       table, port.interface, format_ipv4(port.address), chain_name(port));
+  for (auto kind : kCounterKinds) {
+    out += fmt::format("add counter inet {} {}\n", table, counter_name(kind, port.interface));
+    out += fmt::format("add element inet {} {}_counter {{ \"{}\" : \"{}\" }}\n", table, kind, port.interface,
+                       counter_name(kind, port.interface));
+  }
+  return out;
 }
 
 std::string policy_script(std::string_view table, const SandboxPort& port, const EgressPolicy& policy,
                           bool inspected) {
   const std::string chain = chain_name(port);
   std::string out = fmt::format("flush chain inet {} {}\n", table, chain);
-  // The connection's mark is the sandbox's address: Firewall::cut_connections flushes by it.
+  // The connection's mark is the sandbox's address: flush_connections (firewall.h) deletes by it.
   out += fmt::format("add rule inet {} {} ct state new ct mark set {:#x}\n", table, chain, port.address);
   if (auto allow = normalize(policy.allow); !allow.empty()) {
     out += fmt::format("add rule inet {} {} ip daddr {} accept\n", table, chain, set_literal(allow));
@@ -175,6 +195,10 @@ std::string detach_script(std::string_view table, const SandboxPort& port, bool 
   if (inspected) out += fmt::format("delete element inet {} inspected {{ \"{}\" }}\n", table, port.interface);
   if (with_policy)
     out += fmt::format("delete element inet {} sandbox_chain {{ \"{}\" }}\n", table, port.interface);
+  for (auto kind : kCounterKinds) {
+    out += fmt::format("delete element inet {} {}_counter {{ \"{}\" }}\n", table, kind, port.interface);
+    out += fmt::format("delete counter inet {} {}\n", table, counter_name(kind, port.interface));
+  }
   return out + fmt::format(
                    "delete element inet {0} bound {{ \"{1}\" . {2} }}\n"
                    "flush chain inet {0} {3}\n"

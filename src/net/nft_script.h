@@ -18,6 +18,7 @@
 // Policies are evaluated per packet, not only when a connection opens: a rule update cuts what it forbids on
 // the connection's next packet (a TCP reset to the sandbox).
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -55,6 +56,21 @@ struct EgressPolicy {
   std::vector<Cidr4> allow;
   std::vector<Cidr4> deny;
   bool inspect = false;
+};
+
+// A sandbox's traffic counters, one nft counter object each, named "<kind>-<interface>": packets and bytes it
+// sent (denied ones included; through the egress proxy too), received on its connections, connections it
+// opened, and packets refused.
+inline constexpr std::array<std::string_view, 4> kCounterKinds = {"out", "in", "new", "denied"};
+std::string counter_name(std::string_view kind, std::string_view interface);
+
+struct TrafficCounters {
+  std::uint64_t out_packets = 0;
+  std::uint64_t out_bytes = 0;
+  std::uint64_t in_packets = 0;
+  std::uint64_t in_bytes = 0;
+  std::uint64_t connections = 0;
+  std::uint64_t denied = 0;
 };
 
 // The ranges E2B never lets a sandbox reach, whatever its rules (plus multicast and reserved space).

@@ -129,18 +129,46 @@ Status SandboxNetwork::apply(const std::string& sandbox_id, const runtime::Netwo
   {
     std::lock_guard lock(mutex_);
     tenants_[link.sandbox_address] = EgressTenant{sandbox_id, rules};
+    interfaces_[link.sandbox_address] = link.host_interface;
   }
   proxy_->revalidate(link.sandbox_address, rules);
   return {};
 }
 
+std::map<std::string, TrafficCounters> SandboxNetwork::counters() {
+  std::map<std::string, TrafficCounters> out;
+  auto by_interface = firewall_->counters();
+  if (!by_interface) {
+    spdlog::warn("{}", by_interface.error().message);
+    return out;
+  }
+  std::lock_guard lock(mutex_);
+  for (const auto& [address, tenant] : tenants_) {
+    auto interface = interfaces_.find(address);
+    if (interface == interfaces_.end()) continue;
+    if (auto it = by_interface->find(interface->second); it != by_interface->end())
+      out[tenant.sandbox_id] = it->second;
+  }
+  return out;
+}
+
 void SandboxNetwork::release(const std::string& sandbox_id, const runtime::NetworkLinkHandle& link) {
+  if (auto all = firewall_->counters(); all) {
+    if (auto it = all->find(link.host_interface); it != all->end()) {
+      const TrafficCounters& c = it->second;
+      spdlog::info(
+          "sandbox {} network: sent {} bytes in {} packets, received {} bytes in {} packets, {} "
+          "connections opened, {} packets refused",
+          sandbox_id, c.out_bytes, c.out_packets, c.in_bytes, c.in_packets, c.connections, c.denied);
+    }
+  }
   if (auto detached = firewall_->detach(port_of(sandbox_id, link)); !detached) {
     spdlog::error("releasing sandbox {}'s network: {}", sandbox_id, detached.error().message);
   }
   {
     std::lock_guard lock(mutex_);
     tenants_.erase(link.sandbox_address);
+    interfaces_.erase(link.sandbox_address);
     pool_.release(link.host_interface);
   }
   proxy_->revalidate(link.sandbox_address, std::nullopt);

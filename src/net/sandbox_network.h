@@ -47,6 +47,9 @@ class SandboxNetwork {
                const EgressRules& rules);
   // Detaches the link and frees its addresses (after the sandbox's processes are gone). Errors are logged.
   void release(const std::string& sandbox_id, const runtime::NetworkLinkHandle& link);
+  // Every claimed sandbox's traffic counters, by sandbox id.
+  std::map<std::string, TrafficCounters> counters();
+
   // Removes the firewall (once no sandbox process is left: a running one would lose its network).
   Status remove() { return firewall_->remove(); }
   // Stops the egress proxy (its connections are cut).
@@ -62,7 +65,8 @@ class SandboxNetwork {
   NetworkSettings settings_;
   std::mutex mutex_;  // the pool and the tenants; the firewall locks itself
   AddressPool pool_;
-  std::map<std::uint32_t, EgressTenant> tenants_;  // claimed sandboxes by address: the proxy's lookup
+  std::map<std::uint32_t, EgressTenant> tenants_;    // claimed sandboxes by address: the proxy's lookup
+  std::map<std::uint32_t, std::string> interfaces_;  // their host interfaces
   std::unique_ptr<EgressProxy> proxy_;
   std::unique_ptr<Firewall> firewall_;
 };

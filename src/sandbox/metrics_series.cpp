@@ -4,9 +4,11 @@
 
 namespace cellblock::sandbox {
 
-void MetricsSeries::record(const runtime::Usage& usage, const runtime::Limits& limits, std::int64_t now) {
+void MetricsSeries::record(const runtime::Usage& usage, const runtime::Limits& limits, std::int64_t now,
+                           std::optional<net::TrafficCounters> network) {
   Metric metric;
   metric.unix_nanos = now;
+  metric.network = network;
   metric.cpu_count = static_cast<std::uint32_t>(std::max(1.0, limits.cpus));
   if (last_sample_ > 0 && now > last_sample_ && usage.cpu_ns >= last_cpu_ns_) {
     metric.cpu_used_pct = 100.0 * static_cast<double>(usage.cpu_ns - last_cpu_ns_) /

@@ -7,6 +7,7 @@
 #include <optional>
 #include <vector>
 
+#include "net/nft_script.h"
 #include "runtime/runtime.h"
 
 namespace cellblock::sandbox {
@@ -19,6 +20,8 @@ struct Metric {
   std::uint64_t disk_used = 0;
   std::uint64_t disk_total = 0;
   std::uint32_t cpu_count = 0;
+  // Its network traffic so far (totals since the sandbox's link was made); none without a link.
+  std::optional<net::TrafficCounters> network;
 };
 
 class MetricsSeries {
@@ -26,7 +29,8 @@ class MetricsSeries {
   static constexpr std::size_t kKept = 720;  // one hour at one sample per 5 s
 
   // Adds a sample; the CPU share is measured against the previous sample.
-  void record(const runtime::Usage& usage, const runtime::Limits& limits, std::int64_t now_nanos);
+  void record(const runtime::Usage& usage, const runtime::Limits& limits, std::int64_t now_nanos,
+              std::optional<net::TrafficCounters> network = std::nullopt);
   // Samples whose second lies in [start, end] (each bound optional).
   std::vector<Metric> between(std::optional<std::int64_t> start_unix,
                               std::optional<std::int64_t> end_unix) const;

@@ -419,10 +419,13 @@ Result<std::vector<Metric>> SandboxManager::metrics(const std::string& id,
 asio::awaitable<void> SandboxManager::sample_metrics() {
   while (!stopping_) {
     const std::int64_t now = unix_nanos_now();
+    auto traffic = network_ ? network_->counters() : std::map<std::string, net::TrafficCounters>{};
     for (auto& [id, sandbox] : claimed_) {
       if (sandbox->phase != Phase::kRunning) continue;
+      std::optional<net::TrafficCounters> counters;
+      if (auto it = traffic.find(id); it != traffic.end()) counters = it->second;
       if (auto usage = runtime_.usage(sandbox->handle))
-        sandbox->metrics.record(*usage, settings_.boot.limits, now);
+        sandbox->metrics.record(*usage, settings_.boot.limits, now, counters);
     }
     sampler_->expires_after(std::chrono::seconds(5));
     auto [ec] = co_await sampler_->async_wait(asio::as_tuple(asio::use_awaitable));

@@ -176,9 +176,9 @@ describe('network', { timeout: 60_000 }, () => {
     }
   });
 
-  test('the sandbox has only a loopback interface', async () => {
+  test('the sandbox has its loopback and its own link to the host, nothing else', async () => {
     const names = await py(a, 'import socket; ",".join(sorted(n for _, n in socket.if_nameindex()))');
-    assert.equal(names, 'lo');
+    assert.equal(names, 'eth0,lo');
   });
 });
 

@@ -341,6 +341,30 @@ http.server.ThreadingHTTPServer(('127.0.0.1', 8080), H).serve_forever()"`, { bac
   });
 });
 
+describe('counters', { timeout: 120_000 }, () => {
+  test('bytes, connections and refusals show in the metrics and in the log line at the end', async () => {
+    const sbx = await Sandbox.create({ network: { denyOut: [internet.denied] } });
+    try {
+      assert.equal(await reachable(sbx, `http://${internet.allowed}/bytes/200000`), true);
+      assert.equal(await reachable(sbx, `http://${internet.denied}/`), false);
+      let last;
+      for (let i = 0; i < 60; i++) {
+        const metrics = await api('GET', `/sandboxes/${sbx.sandboxId}/metrics`);
+        last = metrics.json?.at(-1);
+        if (last?.netRxBytes >= 200000) break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      assert.ok(last?.netRxBytes >= 200000, JSON.stringify(last));
+      assert.ok(last.netTxBytes > 0 && last.netConnections >= 2 && last.netDeniedPackets >= 1, JSON.stringify(last));
+    } finally {
+      await sbx.kill();
+    }
+    const line = new RegExp(`sandbox ${sbx.sandboxId} network: sent \\d+ bytes in \\d+ packets, received (\\d+) bytes`);
+    const logged = line.exec(server.stderr());
+    assert.ok(logged && Number(logged[1]) >= 200000, server.stderr().slice(-1500));
+  });
+});
+
 describe('teardown', { timeout: 600_000 }, () => {
   const links = () => execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' })
                         .split('\n').filter((line) => line.includes(`: ${prefix}`)).length;

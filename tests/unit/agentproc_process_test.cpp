@@ -263,6 +263,9 @@ TEST_F(ProcessTest, PtyRunsInteractiveShellAndResizes) {
 
   Collected c = run([&]() -> asio::awaitable<Collected> {
     std::string seen;
+    // Typed only once bash shows its prompt: input that arrives while an interactive bash is still setting
+    // up its terminal can be lost.
+    EXPECT_TRUE(co_await read_until("$ ", seen));
     EXPECT_TRUE(process->send_pty("echo $((6*7))\n"));
     EXPECT_TRUE(co_await read_until("42", seen));
     EXPECT_TRUE(process->resize(PtySize{123, 45}));

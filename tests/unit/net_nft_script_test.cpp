@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "net/nft_script.h"
@@ -77,7 +78,7 @@ TEST(BaseRulesetTest, ConfinedToNothingRefusesEverythingFromASandbox) {
   auto c = config();
   c.egress_within = std::vector<Cidr4>{};
   std::string text = base_ruleset(c);
-  EXPECT_NE(text.find("ip saddr != @bound drop\n    goto refuse\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("map @new_counter\n    goto refuse\n"), std::string::npos) << text;
 }
 
 TEST(FixedDenialTest, MirrorsTheBaseRulesetsOrder) {
@@ -102,7 +103,8 @@ TEST(BaseRulesetTest, TheProxysPortIsOpenOnlyToRedirectedWebTraffic) {
   std::string text = base_ruleset(c);
   EXPECT_NE(text.find("iifname @inspected tcp dport { 80, 443 } redirect to :41234"), std::string::npos)
       << text;
-  auto accept = text.find("iifname \"cbt1-*\" tcp dport 41234 ct status dnat accept");
+  auto accept = text.find(
+      "iifname \"cbt1-*\" tcp dport 41234 ct status dnat counter name iifname map @out_counter accept");
   ASSERT_NE(accept, std::string::npos) << text;
   EXPECT_LT(accept, text.find("iifname \"cbt1-*\" goto refuse"));
   EXPECT_EQ(base_ruleset(config()).find("redirect"), std::string::npos);
@@ -129,9 +131,30 @@ TEST(SandboxScriptsTest, PolicyAllowsBeforeItDenies) {
             "add rule inet cellblock-t1 sb-abc ip daddr { 0.0.0.0/0 } goto refuse\n"
             "add rule inet cellblock-t1 sb-abc accept\n"
             "add element inet cellblock-t1 sandbox_chain { \"cbt1-3\" : jump sb-abc }\n");
-  EXPECT_EQ(attach_script("cellblock-t1", port),
-            "add element inet cellblock-t1 bound { \"cbt1-3\" . 100.88.0.7 }\n"
-            "add chain inet cellblock-t1 sb-abc\n");
+  EXPECT_EQ(attach_script("cellblock-t1", port)
+                .rfind("add element inet cellblock-t1 bound { \"cbt1-3\" . 100.88.0.7 }\n"
+                       "add chain inet cellblock-t1 sb-abc\n",
+                       0),
+            0u);
+}
+
+TEST(SandboxScriptsTest, EachSandboxHasItsCountersFromAttachToDetach) {
+  SandboxPort port{"abc", "cbt1-3", 0x64580007};
+  const std::string attach = attach_script("t", port);
+  const std::string detach = detach_script("t", port, false, false);
+  for (auto kind : kCounterKinds) {
+    const std::string name = counter_name(kind, "cbt1-3");
+    EXPECT_NE(attach.find("add counter inet t " + name + "\n"), std::string::npos) << attach;
+    EXPECT_NE(attach.find(fmt::format("add element inet t {}_counter {{ \"cbt1-3\" : \"{}\" }}", kind, name)),
+              std::string::npos)
+        << attach;
+    EXPECT_NE(detach.find("delete counter inet t " + name + "\n"), std::string::npos) << detach;
+    EXPECT_LT(detach.find(fmt::format("delete element inet t {}_counter", kind)),
+              detach.find("delete counter inet t " + name));
+  }
+  const std::string base = base_ruleset(config());
+  EXPECT_NE(base.find("chain refuse {\n    counter name iifname map @denied_counter\n"), std::string::npos)
+      << base;
 }
 
 TEST(SandboxScriptsTest, DetachNamesTheMapElementOnlyWhenAPolicyWasApplied) {
