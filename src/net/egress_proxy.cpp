@@ -240,6 +240,9 @@ asio::awaitable<void> EgressProxy::serve(tcp::socket client_socket) {
     co_return;
   }
   connection->decided = true;
+  // Bytes go on as they come: a relay that waited to fill segments would add the peers' delayed ACKs.
+  connection->client.set_option(tcp::no_delay(true), ec);
+  connection->upstream.set_option(tcp::no_delay(true), ec);
   connection->client.non_blocking(true, ec);
   connection->upstream.non_blocking(true, ec);
   co_await (splice_pump(connection->client, connection->upstream) &&

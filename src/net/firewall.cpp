@@ -14,7 +14,6 @@
 #include <fstream>
 
 #include <fmt/format.h>
-#include <boost/json.hpp>
 
 #include "common/unique_fd.h"
 
@@ -87,18 +86,15 @@ Status Firewall::apply(const SandboxPort& port, const EgressPolicy& policy) {
     if (!attached_.contains(port.interface)) {
       return fail(ErrorCode::kInternal, "sandbox " + port.id + " has no firewall port to apply rules to");
     }
-    const bool inspected = inspected_.contains(port.interface);
+    auto current = with_policy_.find(port.interface);
+    if (current != with_policy_.end() && current->second == policy) return {};  // e.g. a claim with no rules
+    const bool inspected = current != with_policy_.end() && current->second.inspect;
     if (auto applied = run(policy_script(config_.table, port, policy, inspected),
                            "applying sandbox " + port.id + "'s egress rules");
         !applied) {
       return applied;
     }
-    with_policy_.insert(port.interface);
-    if (policy.inspect) {
-      inspected_.insert(port.interface);
-    } else {
-      inspected_.erase(port.interface);
-    }
+    with_policy_[port.interface] = policy;
   }
   // Open connections stay tracked on purpose: the policy is evaluated per packet, so the sandbox's next
   // packet on a forbidden one (at the latest its acknowledgement of the peer's next data) is answered with a
@@ -110,8 +106,9 @@ Status Firewall::detach(const SandboxPort& port) {
   {
     std::lock_guard lock(mutex_);
     if (!attached_.contains(port.interface)) return {};
-    const bool with_policy = with_policy_.contains(port.interface);
-    const bool inspected = inspected_.contains(port.interface);
+    auto current = with_policy_.find(port.interface);
+    const bool with_policy = current != with_policy_.end();
+    const bool inspected = with_policy && current->second.inspect;
     if (auto detached = run(detach_script(config_.table, port, with_policy, inspected),
                             "detaching sandbox " + port.id + " from the firewall");
         !detached) {
@@ -119,7 +116,6 @@ Status Firewall::detach(const SandboxPort& port) {
     }
     attached_.erase(port.interface);
     with_policy_.erase(port.interface);
-    inspected_.erase(port.interface);
   }
   return flush_connections(port.address);
 }
@@ -128,59 +124,36 @@ Status Firewall::remove() {
   std::lock_guard lock(mutex_);
   attached_.clear();
   with_policy_.clear();
-  inspected_.clear();
   return run(fmt::format("table inet {0}\ndelete table inet {0}\n", config_.table),
              "removing the sandbox firewall");
 }
 
 Result<std::map<std::string, TrafficCounters>> Firewall::counters() {
+  return list_counters(fmt::format("list counters table inet {}", config_.table));
+}
+
+Result<TrafficCounters> Firewall::counters(const std::string& interface) {
+  std::string commands;
+  for (auto kind : kCounterKinds) {
+    commands += fmt::format("list counter inet {} {}\n", config_.table, counter_name(kind, interface));
+  }
+  auto listed = list_counters(commands);
+  if (!listed) return tl::unexpected(listed.error());
+  return (*listed)[interface];
+}
+
+Result<std::map<std::string, TrafficCounters>> Firewall::list_counters(const std::string& commands) {
   std::string listing;
   {
     std::lock_guard lock(mutex_);
     const unsigned flags = nft_ctx_output_get_flags(context_);
     nft_ctx_output_set_flags(context_, flags | NFT_CTX_OUTPUT_JSON);
-    const std::string command = fmt::format("list counters table inet {}", config_.table);
-    Status listed = run(command, "reading the sandboxes' traffic counters");
+    Status listed = run(commands, "reading the sandboxes' traffic counters");
     if (listed) listing = nft_ctx_get_output_buffer(context_);
     nft_ctx_output_set_flags(context_, flags);
     if (!listed) return tl::unexpected(listed.error());
   }
-  boost::system::error_code ec;
-  auto document = boost::json::parse(listing, ec);
-  const auto* items = ec || !document.is_object() ? nullptr : document.as_object().if_contains("nftables");
-  if (items == nullptr || !items->is_array()) {
-    return fail(ErrorCode::kInternal, "nftables listed the counters in an unexpected form");
-  }
-  std::map<std::string, TrafficCounters> out;
-  for (const auto& item : items->as_array()) {
-    const auto* counter = item.is_object() ? item.as_object().if_contains("counter") : nullptr;
-    if (counter == nullptr || !counter->is_object()) continue;
-    const auto& fields = counter->as_object();
-    const auto* name = fields.if_contains("name");
-    const auto* packets = fields.if_contains("packets");
-    const auto* bytes = fields.if_contains("bytes");
-    if (!name || !name->is_string() || !packets || !packets->is_number() || !bytes || !bytes->is_number())
-      continue;
-    std::string_view full = name->get_string();
-    auto dash = full.find('-');
-    if (dash == std::string_view::npos) continue;
-    std::string_view kind = full.substr(0, dash);
-    TrafficCounters& counters = out[std::string(full.substr(dash + 1))];
-    const auto packet_count = packets->to_number<std::uint64_t>();
-    const auto byte_count = bytes->to_number<std::uint64_t>();
-    if (kind == "out") {
-      counters.out_packets = packet_count;
-      counters.out_bytes = byte_count;
-    } else if (kind == "in") {
-      counters.in_packets = packet_count;
-      counters.in_bytes = byte_count;
-    } else if (kind == "new") {
-      counters.connections = packet_count;
-    } else if (kind == "denied") {
-      counters.denied = packet_count;
-    }
-  }
-  return out;
+  return parse_counter_listing(listing);
 }
 
 Status flush_connections(std::uint32_t mark) {

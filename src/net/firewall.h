@@ -28,26 +28,29 @@ class Firewall {
 
   // A new sandbox's interface: bound to its address, reaching nothing until apply().
   Status attach(const SandboxPort& port);
-  // Replaces the sandbox's policy; its open connections that the new policy forbids are cut on their next
-  // packet.
+  // Replaces the sandbox's policy (nothing to do when it is the one in force); its open connections that
+  // the new policy forbids are cut on their next packet.
   Status apply(const SandboxPort& port, const EgressPolicy& policy);
   // Removes the sandbox's rules and connection-tracking entries. A port never attached is fine.
   Status detach(const SandboxPort& port);
   // Removes the table: sandboxes lose their network (a server that stops and does not come back).
   Status remove();
-  // Every attached sandbox's traffic counters, by interface.
+  // Every attached sandbox's traffic counters, by interface; or only those of `interface`.
   Result<std::map<std::string, TrafficCounters>> counters();
+  Result<TrafficCounters> counters(const std::string& interface);
 
  private:
   explicit Firewall(FirewallConfig config, nft_ctx* context);
   Status run(const std::string& script, std::string_view what);
+  // Runs list commands with JSON output and reads the counters they print, by interface.
+  Result<std::map<std::string, TrafficCounters>> list_counters(const std::string& commands);
 
   FirewallConfig config_;
   std::mutex mutex_;
   nft_ctx* context_;
-  std::set<std::string> attached_;     // interfaces
-  std::set<std::string> with_policy_;  // interfaces whose chain the policy map names
-  std::set<std::string> inspected_;    // interfaces whose web traffic goes through the egress proxy
+  std::set<std::string> attached_;  // interfaces
+  std::map<std::string, EgressPolicy>
+      with_policy_;  // interfaces whose chain the policy map names: its policy
 };
 
 // Deletes the connection-tracking entries marked `mark` (the rules mark a sandbox's connections with its

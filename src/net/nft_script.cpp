@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include <fmt/format.h>
+#include <boost/json.hpp>
 
 namespace cellblock::net {
 
@@ -204,6 +205,55 @@ std::string detach_script(std::string_view table, const SandboxPort& port, bool 
                    "flush chain inet {0} {3}\n"
                    "delete chain inet {0} {3}\n",
                    table, port.interface, format_ipv4(port.address), chain_name(port));
+}
+
+Result<std::map<std::string, TrafficCounters>> parse_counter_listing(std::string_view listing) {
+  std::map<std::string, TrafficCounters> out;
+  std::size_t start = 0;
+  while (start < listing.size()) {  // one JSON document a line, one per list command
+    std::size_t end = listing.find('\n', start);
+    if (end == std::string_view::npos) end = listing.size();
+    std::string_view line = listing.substr(start, end - start);
+    start = end + 1;
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    boost::system::error_code ec;
+    auto document = boost::json::parse(line, ec);
+    const auto* items = ec || !document.is_object() ? nullptr : document.as_object().if_contains("nftables");
+    if (items == nullptr || !items->is_array()) {
+      return fail(ErrorCode::kInternal, "nftables listed the counters in an unexpected form");
+    }
+    for (const auto& item : items->as_array()) {
+      const auto* counter = item.is_object() ? item.as_object().if_contains("counter") : nullptr;
+      if (counter == nullptr || !counter->is_object()) continue;
+      const auto& fields = counter->as_object();
+      const auto* name = fields.if_contains("name");
+      const auto* packets = fields.if_contains("packets");
+      const auto* bytes = fields.if_contains("bytes");
+      if (!name || !name->is_string() || !packets || !packets->is_number() || !bytes || !bytes->is_number()) {
+        continue;
+      }
+      std::string_view full = name->get_string();
+      auto dash = full.find('-');
+      if (dash == std::string_view::npos) continue;
+      std::string_view kind = full.substr(0, dash);
+      TrafficCounters& counters = out[std::string(full.substr(dash + 1))];
+      boost::system::error_code number_ec;
+      const auto packet_count = packets->to_number<std::uint64_t>(number_ec);
+      const auto byte_count = bytes->to_number<std::uint64_t>(number_ec);
+      if (kind == "out") {
+        counters.out_packets = packet_count;
+        counters.out_bytes = byte_count;
+      } else if (kind == "in") {
+        counters.in_packets = packet_count;
+        counters.in_bytes = byte_count;
+      } else if (kind == "new") {
+        counters.connections = packet_count;
+      } else if (kind == "denied") {
+        counters.denied = packet_count;
+      }
+    }
+  }
+  return out;
 }
 
 }  // namespace cellblock::net

@@ -9,8 +9,8 @@
 //                interface dropped (no spoofing another sandbox); outside --egress-within denied; the
 //                resolvers on port 53 go straight to the sandbox's policy; always-denied ranges (private,
 //                link-local, metadata, loopback, multicast) and the host's own networks denied unless an
-//                operator allowed them; then the sandbox's own chain (sb-<id>) by interface; no chain (a
-//                pooled, unclaimed sandbox) denies
+//                operator allowed them; then the sandbox's own chain (sb-<id>) by interface; an interface
+//                with no chain yet denies
 //   sb-<id>      the sandbox's allowOut / denyOut, E2B's precedence: allow beats deny, the rest is allowed
 //   input        nothing from a sandbox reaches the host itself (refused: a reset or an ICMP error at once)
 //   postrouting  the sandbox subnet is masqueraded behind the host's address on the way out
@@ -20,11 +20,13 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/error.h"
 #include "net/egress_rules.h"
 
 namespace cellblock::net {
@@ -56,6 +58,7 @@ struct EgressPolicy {
   std::vector<Cidr4> allow;
   std::vector<Cidr4> deny;
   bool inspect = false;
+  friend bool operator==(const EgressPolicy&, const EgressPolicy&) = default;
 };
 
 // A sandbox's traffic counters, one nft counter object each, named "<kind>-<interface>": packets and bytes it
@@ -72,6 +75,9 @@ struct TrafficCounters {
   std::uint64_t connections = 0;
   std::uint64_t denied = 0;
 };
+
+// The counters in what `nft -j` prints for list commands (one JSON document a line), by interface.
+Result<std::map<std::string, TrafficCounters>> parse_counter_listing(std::string_view listing);
 
 // The ranges E2B never lets a sandbox reach, whatever its rules (plus multicast and reserved space).
 std::vector<Cidr4> always_denied_ranges();

@@ -98,10 +98,17 @@ Result<runtime::NetworkLink> SandboxNetwork::lease(const std::string& sandbox_id
   link.host_address = lease.host_address;
   link.sandbox_address = lease.sandbox_address;
   link.nameservers = resolvers();
-  if (auto attached = firewall_->attach({sandbox_id, link.host_interface, link.sandbox_address}); !attached) {
+  // The default policy (internet, the fixed rules) from the boot on: a claim without rules then changes
+  // nothing in the kernel, and one with rules replaces it before the sandbox is handed out. Until its claim
+  // only the template's own start-up runs in it.
+  const SandboxPort port{sandbox_id, link.host_interface, link.sandbox_address};
+  Status ready = firewall_->attach(port);
+  if (ready) ready = firewall_->apply(port, address_policy(EgressRules{}, resolvers()));
+  if (!ready) {
+    (void)firewall_->detach(port);
     std::lock_guard lock(mutex_);
     pool_.release(lease.interface);
-    return tl::unexpected(attached.error());
+    return tl::unexpected(ready.error());
   }
   return link;
 }
@@ -153,14 +160,11 @@ std::map<std::string, TrafficCounters> SandboxNetwork::counters() {
 }
 
 void SandboxNetwork::release(const std::string& sandbox_id, const runtime::NetworkLinkHandle& link) {
-  if (auto all = firewall_->counters(); all) {
-    if (auto it = all->find(link.host_interface); it != all->end()) {
-      const TrafficCounters& c = it->second;
-      spdlog::info(
-          "sandbox {} network: sent {} bytes in {} packets, received {} bytes in {} packets, {} "
-          "connections opened, {} packets refused",
-          sandbox_id, c.out_bytes, c.out_packets, c.in_bytes, c.in_packets, c.connections, c.denied);
-    }
+  if (auto c = firewall_->counters(link.host_interface)) {
+    spdlog::info(
+        "sandbox {} network: sent {} bytes in {} packets, received {} bytes in {} packets, {} connections "
+        "opened, {} packets refused",
+        sandbox_id, c->out_bytes, c->out_packets, c->in_bytes, c->in_packets, c->connections, c->denied);
   }
   if (auto detached = firewall_->detach(port_of(sandbox_id, link)); !detached) {
     spdlog::error("releasing sandbox {}'s network: {}", sandbox_id, detached.error().message);

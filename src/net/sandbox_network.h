@@ -38,9 +38,9 @@ class SandboxNetwork {
   static Result<std::unique_ptr<SandboxNetwork>> open(asio::any_io_executor executor,
                                                       NetworkSettings settings);
 
-  // A link for a sandbox about to boot: reachable from nothing, reaching nothing until apply().
+  // A link for a sandbox about to boot, with the default policy (apply() replaces it at the claim).
   Result<runtime::NetworkLink> lease(const std::string& sandbox_id);
-  // A running sandbox's link after a restart: leased and attached again (still reaching nothing).
+  // A running sandbox's link after a restart: leased and attached again (reaching nothing until apply()).
   Status adopt(const std::string& sandbox_id, const runtime::NetworkLinkHandle& link);
   // The sandbox's egress rules, replacing what it had; forbidden open connections are cut.
   Status apply(const std::string& sandbox_id, const runtime::NetworkLinkHandle& link,

@@ -40,6 +40,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, so benchmarks can reuse a connection
     server_version = "cellblock-fake-internet"
     timeout = 120  # an idle keep-alive connection is dropped after this
+    # Head and body leave in separate writes: without TCP_NODELAY the body waits for the client's delayed
+    # acknowledgement (40 ms), which would swamp every latency measurement made against this server.
+    disable_nagle_algorithm = True
 
     def do_GET(self):
         if self.path.startswith("/bytes/"):

@@ -165,5 +165,24 @@ TEST(SandboxScriptsTest, DetachNamesTheMapElementOnlyWhenAPolicyWasApplied) {
       0u);
 }
 
+TEST(CounterListingTest, ReadsEveryDocumentAndKind) {
+  const char* listing =
+      R"({"nftables": [{"metainfo": {"version": "1.0.6"}}, {"counter": {"family": "inet", "name": "out-cbt1-3", "table": "t", "handle": 1, "packets": 7, "bytes": 900}}]})"
+      "\n"
+      R"({"nftables": [{"counter": {"name": "in-cbt1-3", "packets": 5, "bytes": 3000}}, {"counter": {"name": "new-cbt1-3", "packets": 2, "bytes": 120}}, {"counter": {"name": "denied-cbt1-4", "packets": 1, "bytes": 60}}]})"
+      "\n";
+  auto counters = parse_counter_listing(listing);
+  ASSERT_TRUE(counters) << counters.error().message;
+  ASSERT_EQ(counters->size(), 2u);
+  const TrafficCounters& three = counters->at("cbt1-3");
+  EXPECT_EQ(three.out_packets, 7u);
+  EXPECT_EQ(three.out_bytes, 900u);
+  EXPECT_EQ(three.in_bytes, 3000u);
+  EXPECT_EQ(three.connections, 2u);
+  EXPECT_EQ(counters->at("cbt1-4").denied, 1u);
+  EXPECT_FALSE(parse_counter_listing("not json\n"));
+  EXPECT_TRUE(parse_counter_listing("")->empty());
+}
+
 }  // namespace
 }  // namespace cellblock::net
