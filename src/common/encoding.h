@@ -18,6 +18,8 @@ std::optional<std::string> base64_decode(std::string_view text);
 std::string base64_encode_unpadded(std::string_view bytes);
 
 std::string hex_encode(std::span<const unsigned char> bytes);
+// ASCII case-insensitive equality (header names, schemes, hostnames).
+bool iequals(std::string_view a, std::string_view b);
 // `count` random bytes from the kernel's CSPRNG, hex encoded (2 * count characters).
 std::string random_hex(std::size_t count);
 // A random id of `length` characters from [a-z0-9] (sandbox and context ids: never a '-').

@@ -6,18 +6,6 @@
 
 namespace cellblock::http {
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i];
-    char y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
 void Headers::set(std::string_view name, std::string value) {
   std::erase_if(items_, [&](const auto& item) { return iequals(item.first, name); });
   items_.emplace_back(std::string(name), std::move(value));

@@ -14,6 +14,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include "common/encoding.h"
 #include "common/error.h"
 
 namespace cellblock::http {
@@ -33,7 +34,7 @@ class Headers {
   std::vector<std::pair<std::string, std::string>> items_;
 };
 
-bool iequals(std::string_view a, std::string_view b);
+using cellblock::iequals;  // header names compare without case (common/encoding.h)
 
 struct Request {
   std::string method;  // upper case, e.g. "POST"

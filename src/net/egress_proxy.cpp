@@ -138,10 +138,11 @@ Result<std::unique_ptr<EgressProxy>> EgressProxy::open(asio::any_io_executor exe
   if (!ec) acceptor.bind(tcp::endpoint(tcp::v4(), 0), ec);
   if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return fail(ErrorCode::kInternal, "opening the egress proxy's port: " + ec.message());
-  auto proxy =
-      std::unique_ptr<EgressProxy>(new EgressProxy(executor, std::move(acceptor), std::move(lookup)));
-  asio::co_spawn(executor, proxy->accept_loop(), asio::detached);
-  return proxy;
+  return std::unique_ptr<EgressProxy>(new EgressProxy(executor, std::move(acceptor), std::move(lookup)));
+}
+
+void EgressProxy::start() {
+  asio::co_spawn(executor_, accept_loop(), asio::detached);
 }
 
 EgressProxy::EgressProxy(asio::any_io_executor executor, tcp::acceptor acceptor, Lookup lookup)

@@ -44,9 +44,10 @@ class EgressProxy {
  public:
   using Lookup = std::function<std::optional<EgressTenant>(std::uint32_t sandbox_address)>;
 
-  // Listens on an ephemeral port of every host address (only redirected sandbox traffic gets there: the
-  // firewall admits it, and a peer that is no sandbox is reset).
+  // Binds an ephemeral port of every host address (only redirected sandbox traffic gets there: the firewall
+  // admits it, and a peer that is no sandbox is reset); start() accepts on it.
   static Result<std::unique_ptr<EgressProxy>> open(asio::any_io_executor executor, Lookup lookup);
+  void start();
   ~EgressProxy();
 
   std::uint16_t port() const { return port_; }

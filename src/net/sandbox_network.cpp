@@ -58,7 +58,7 @@ Result<std::unique_ptr<SandboxNetwork>> SandboxNetwork::open(asio::any_io_execut
   spdlog::info("sandbox network: subnet {}, links {}<n>, nftables table inet {}, resolvers: {}",
                config.sandbox_subnet.to_string(), prefix, config.table,
                resolvers.empty() ? "none" : resolvers);
-  auto network = std::unique_ptr<SandboxNetwork>(new SandboxNetwork(std::move(settings), std::move(*pool)));
+  auto network = std::unique_ptr<SandboxNetwork>(new SandboxNetwork(std::move(*pool)));
   auto proxy = EgressProxy::open(
       executor, [raw = network.get()](std::uint32_t address) { return raw->tenant_of(address); });
   if (!proxy) return tl::unexpected(proxy.error());
@@ -68,11 +68,11 @@ Result<std::unique_ptr<SandboxNetwork>> SandboxNetwork::open(asio::any_io_execut
   if (!firewall) return tl::unexpected(firewall.error());
   network->proxy_ = std::move(*proxy);
   network->firewall_ = std::move(*firewall);
+  network->proxy_->start();
   return network;
 }
 
-SandboxNetwork::SandboxNetwork(NetworkSettings settings, AddressPool pool)
-    : settings_(std::move(settings)), pool_(std::move(pool)) {}
+SandboxNetwork::SandboxNetwork(AddressPool pool) : pool_(std::move(pool)) {}
 
 std::optional<EgressTenant> SandboxNetwork::tenant_of(std::uint32_t sandbox_address) {
   std::lock_guard lock(mutex_);

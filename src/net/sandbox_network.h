@@ -59,10 +59,9 @@ class SandboxNetwork {
   std::string interface_prefix() const;
 
  private:
-  SandboxNetwork(NetworkSettings settings, AddressPool pool);
+  explicit SandboxNetwork(AddressPool pool);
   std::optional<EgressTenant> tenant_of(std::uint32_t sandbox_address);
 
-  NetworkSettings settings_;
   std::mutex mutex_;  // the pool and the tenants; the firewall locks itself
   AddressPool pool_;
   std::map<std::uint32_t, EgressTenant> tenants_;    // claimed sandboxes by address: the proxy's lookup

@@ -10,6 +10,7 @@
 #include <optional>
 #include <utility>
 
+#include "common/encoding.h"
 #include "net/byte_reader.h"
 #include "net/hostname.h"
 
@@ -63,20 +64,8 @@ bool is_field_value_char(char c) {
   return byte == '\t' || (byte >= 0x20 && byte != 0x7f);
 }
 
-bool equals_ignoring_case(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i];
-    char y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
 bool starts_with_ignoring_case(std::string_view text, std::string_view prefix) {
-  return text.size() >= prefix.size() && equals_ignoring_case(text.substr(0, prefix.size()), prefix);
+  return text.size() >= prefix.size() && iequals(text.substr(0, prefix.size()), prefix);
 }
 
 std::string_view trim_spaces_and_tabs(std::string_view text) {
@@ -298,7 +287,7 @@ PeekResult HttpHostPeek::peek(std::string_view bytes) {
         break;
       case State::kLineEnd:
         if (c != '\n') return settle(not_this_protocol("malformed HTTP line end"));
-        if (equals_ignoring_case(head.substr(name_begin_, value_begin_ - 1 - name_begin_), "host")) {
+        if (iequals(head.substr(name_begin_, value_begin_ - 1 - name_begin_), "host")) {
           if (host_seen_) return settle(not_this_protocol("more than one HTTP Host header"));
           host_seen_ = true;
           host_begin_ = value_begin_;

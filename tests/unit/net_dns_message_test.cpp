@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "hex_fixture.h"
 #include "net/dns_message.h"
 
 namespace cellblock::net {
@@ -30,19 +31,7 @@ Error error_of(const Result<T>& result) {
 }
 
 std::string read_hex_fixture(const std::string& name) {
-  std::ifstream file(std::string(CELLBLOCK_FIXTURES_DIR) + "/dns/" + name);
-  EXPECT_TRUE(file) << name;
-  std::stringstream text;
-  text << file.rdbuf();
-  std::string digits;
-  for (char c : text.str()) {
-    if (!std::isspace(static_cast<unsigned char>(c))) digits.push_back(c);
-  }
-  std::string bytes;
-  for (std::size_t i = 0; i + 1 < digits.size(); i += 2) {
-    bytes.push_back(static_cast<char>(std::stoi(digits.substr(i, 2), nullptr, 16)));
-  }
-  return bytes;
+  return fixtures::read_hex_fixture("dns", name);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

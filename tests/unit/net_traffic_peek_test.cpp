@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "hex_fixture.h"
 #include "net/hostname.h"
 #include "net/traffic_peek.h"
 
@@ -39,21 +40,8 @@ std::string describe(const PeekResult& result) {
          std::string(result.reason) + "\"";
 }
 
-// A hex fixture from tests/fixtures/tls: hex digits, whitespace ignored.
 std::string read_hex_fixture(const std::string& name) {
-  std::ifstream file(std::string(CELLBLOCK_FIXTURES_DIR) + "/tls/" + name);
-  EXPECT_TRUE(file) << name;
-  std::stringstream text;
-  text << file.rdbuf();
-  std::string digits;
-  for (char c : text.str()) {
-    if (!std::isspace(static_cast<unsigned char>(c))) digits.push_back(c);
-  }
-  std::string bytes;
-  for (std::size_t i = 0; i + 1 < digits.size(); i += 2) {
-    bytes.push_back(static_cast<char>(std::stoi(digits.substr(i, 2), nullptr, 16)));
-  }
-  return bytes;
+  return fixtures::read_hex_fixture("tls", name);
 }
 
 bool same(const PeekResult& a, const PeekResult& b) {
