@@ -88,6 +88,7 @@ std::string base_ruleset(const FirewallConfig& config) {
   out += "  set inspected { type ifname; }\n";
   out += "  map sandbox_chain { type ifname : verdict; }\n";
   for (auto kind : kCounterKinds) out += fmt::format("  map {}_counter {{ type ifname : counter; }}\n", kind);
+  out += "  map connection_mark { type ifname : mark; }\n";
   out +=
       "  chain refuse {\n"
       "    counter name iifname map @denied_counter\n"
@@ -119,6 +120,10 @@ std::string base_ruleset(const FirewallConfig& config) {
       "    oifname \"{0}*\" drop\n"
       "    iifname \"{0}*\" tcp flags syn tcp option maxseg size set rt mtu\n"
       "    iifname \"{0}*\" jump sandbox_egress\n"
+      "  }}\n"
+      "  chain mark_connections {{\n"
+      "    type filter hook prerouting priority mangle; policy accept;\n"
+      "    iifname \"{0}*\" ct state new ct mark set iifname map @connection_mark\n"
       "  }}\n"
       "  chain input {{\n"
       "    type filter hook input priority filter; policy accept;\n"
@@ -157,8 +162,11 @@ std::string counter_name(std::string_view kind, std::string_view interface) {
 std::string attach_script(std::string_view table, const SandboxPort& port) {
   std::string out = fmt::format(
       "add element inet {0} bound {{ \"{1}\" . {2} }}\n"
-      "add chain inet {0} {3}\n",
-      table, port.interface, format_ipv4(port.address), chain_name(port));
+      "add chain inet {0} {3}\n"
+      // Every connection the sandbox opens is marked with its address, the proxied ones too: detach deletes
+      // the tracked connections by that mark (flush_connections, firewall.h).
+      "add element inet {0} connection_mark {{ \"{1}\" : {4:#x} }}\n",
+      table, port.interface, format_ipv4(port.address), chain_name(port), port.address);
   for (auto kind : kCounterKinds) {
     out += fmt::format("add counter inet {} {}\n", table, counter_name(kind, port.interface));
     out += fmt::format("add element inet {} {}_counter {{ \"{}\" : \"{}\" }}\n", table, kind, port.interface,
@@ -171,8 +179,6 @@ std::string policy_script(std::string_view table, const SandboxPort& port, const
                           bool inspected) {
   const std::string chain = chain_name(port);
   std::string out = fmt::format("flush chain inet {} {}\n", table, chain);
-  // The connection's mark is the sandbox's address: flush_connections (firewall.h) deletes by it.
-  out += fmt::format("add rule inet {} {} ct state new ct mark set {:#x}\n", table, chain, port.address);
   if (auto allow = normalize(policy.allow); !allow.empty()) {
     out += fmt::format("add rule inet {} {} ip daddr {} accept\n", table, chain, set_literal(allow));
   }
@@ -201,6 +207,7 @@ std::string detach_script(std::string_view table, const SandboxPort& port, bool 
     out += fmt::format("delete counter inet {} {}\n", table, counter_name(kind, port.interface));
   }
   return out + fmt::format(
+                   "delete element inet {0} connection_mark {{ \"{1}\" }}\n"
                    "delete element inet {0} bound {{ \"{1}\" . {2} }}\n"
                    "flush chain inet {0} {3}\n"
                    "delete chain inet {0} {3}\n",

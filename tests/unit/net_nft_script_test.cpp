@@ -126,7 +126,6 @@ TEST(SandboxScriptsTest, PolicyAllowsBeforeItDenies) {
   EgressPolicy policy{{{0x01010101, 32}}, {{0, 0}, {0x08080808, 32}}};
   EXPECT_EQ(policy_script("cellblock-t1", port, policy, false),
             "flush chain inet cellblock-t1 sb-abc\n"
-            "add rule inet cellblock-t1 sb-abc ct state new ct mark set 0x64580007\n"
             "add rule inet cellblock-t1 sb-abc ip daddr { 1.1.1.1/32 } accept\n"
             "add rule inet cellblock-t1 sb-abc ip daddr { 0.0.0.0/0 } goto refuse\n"
             "add rule inet cellblock-t1 sb-abc accept\n"
@@ -152,7 +151,11 @@ TEST(SandboxScriptsTest, EachSandboxHasItsCountersFromAttachToDetach) {
     EXPECT_LT(detach.find(fmt::format("delete element inet t {}_counter", kind)),
               detach.find("delete counter inet t " + name));
   }
+  EXPECT_NE(attach.find("add element inet t connection_mark { \"cbt1-3\" : 0x64580007 }"), std::string::npos);
+  EXPECT_NE(detach.find("delete element inet t connection_mark { \"cbt1-3\" }"), std::string::npos);
   const std::string base = base_ruleset(config());
+  EXPECT_NE(base.find("iifname \"cbt1-*\" ct state new ct mark set iifname map @connection_mark"),
+            std::string::npos);
   EXPECT_NE(base.find("chain refuse {\n    counter name iifname map @denied_counter\n"), std::string::npos)
       << base;
 }
