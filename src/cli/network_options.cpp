@@ -79,4 +79,12 @@ Result<net::NetworkSettings> network_settings(const NetworkOptions& options, con
   return settings;
 }
 
+Result<std::unique_ptr<net::SandboxNetwork>> open_network(boost::asio::any_io_executor executor,
+                                                          const NetworkOptions& options,
+                                                          const std::string& state_dir) {
+  auto settings = network_settings(options, state_dir);
+  if (!settings) return tl::unexpected(settings.error());
+  return net::SandboxNetwork::open(std::move(executor), std::move(*settings));
+}
+
 }  // namespace cellblock::cli

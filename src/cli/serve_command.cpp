@@ -177,19 +177,13 @@ int serve(const ServeOptions& options) {
   asio::io_context io(1);
   std::unique_ptr<net::SandboxNetwork> network;
   if (options.network.mode == "on") {
-    auto network_settings = cli::network_settings(options.network, state_dir);
-    if (network_settings) {
-      auto opened = net::SandboxNetwork::open(io.get_executor(), std::move(*network_settings));
-      if (opened)
-        network = std::move(*opened);
-      else
-        network_settings = tl::unexpected(opened.error());
-    }
-    if (!network_settings) {
+    auto opened = open_network(io.get_executor(), options.network, state_dir);
+    if (!opened) {
       spdlog::critical("sandbox network: {} (or start with --sandbox-network off: loopback only)",
-                       network_settings.error().message);
+                       opened.error().message);
       return 1;
     }
+    network = std::move(*opened);
   }
 
   sandbox::ManagerSettings settings;
