@@ -385,3 +385,20 @@ function freePort() {
     });
   });
 }
+
+describe('--app-internet off', () => {
+  test("the app's sandboxes are created with allow_internet_access false", async () => {
+    const app = await startApp({ providers: false, poolSize: 0, serveArgs: ['--app-internet', 'off'] });
+    try {
+      const headers = { 'x-api-key': app.server.apiKey };
+      const upload = await fetch(`${app.url}/api/files?path=/home/user/x.txt`, { method: 'POST', headers, body: 'x' });
+      assert.equal(upload.status, 200, await upload.text());
+      const listed = await (await fetch(`${app.url}/v2/sandboxes`, { headers })).json();
+      assert.equal(listed.length, 1);
+      const info = await (await fetch(`${app.url}/sandboxes/${listed[0].sandboxID}`, { headers })).json();
+      assert.equal(info.allowInternetAccess, false);
+    } finally {
+      await app.stop();
+    }
+  });
+});

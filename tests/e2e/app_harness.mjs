@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { startFakeLlm } from '../chat/fake_llm.mjs';
 import { startServer } from '../sdk/serve_harness.mjs';
 
-export async function startApp({ providers = true, poolSize = 1, delayMs, providerList } = {}) {
+export async function startApp({ providers = true, poolSize = 1, delayMs, providerList, serveArgs = [] } = {}) {
   const fake = await startFakeLlm({ port: 0, delayMs });
-  const extraArgs = [];
+  const extraArgs = [...serveArgs];
   if (providerList) {
     extraArgs.push('--chat-config', writeConfig({ providers: providerList }));
   } else if (providers) {
