@@ -1,6 +1,6 @@
 #pragma once
 // Sandbox networking as the sandbox module sees it: a link for every boot (leased address pair, attached to
-// the firewall with nothing reachable), the claimed sandbox's egress rules applied to it, and the link given
+// the firewall with the default policy), the claimed sandbox's egress rules applied to it, and the link given
 // back when the sandbox's processes end. After a restart, running sandboxes' links are adopted again.
 //
 // The data path is the kernel's: a veth pair per sandbox (runtime/ns/veth.h), forwarded and masqueraded by
