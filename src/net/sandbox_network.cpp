@@ -76,9 +76,9 @@ SandboxNetwork::SandboxNetwork(AddressPool pool) : pool_(std::move(pool)) {}
 
 std::optional<EgressTenant> SandboxNetwork::tenant_of(std::uint32_t sandbox_address) {
   std::lock_guard lock(mutex_);
-  auto it = tenants_.find(sandbox_address);
-  if (it == tenants_.end()) return std::nullopt;
-  return it->second;
+  auto it = claimed_.find(sandbox_address);
+  if (it == claimed_.end()) return std::nullopt;
+  return it->second.tenant;
 }
 
 std::string SandboxNetwork::interface_prefix() const {
@@ -135,8 +135,7 @@ Status SandboxNetwork::apply(const std::string& sandbox_id, const runtime::Netwo
   }
   {
     std::lock_guard lock(mutex_);
-    tenants_[link.sandbox_address] = EgressTenant{sandbox_id, rules};
-    interfaces_[link.sandbox_address] = link.host_interface;
+    claimed_[link.sandbox_address] = Claimed{EgressTenant{sandbox_id, rules}, link.host_interface};
   }
   proxy_->revalidate(link.sandbox_address, rules);
   return {};
@@ -150,11 +149,10 @@ std::map<std::string, TrafficCounters> SandboxNetwork::counters() {
     return out;
   }
   std::lock_guard lock(mutex_);
-  for (const auto& [address, tenant] : tenants_) {
-    auto interface = interfaces_.find(address);
-    if (interface == interfaces_.end()) continue;
-    if (auto it = by_interface->find(interface->second); it != by_interface->end())
-      out[tenant.sandbox_id] = it->second;
+  for (const auto& [address, claimed] : claimed_) {
+    if (auto it = by_interface->find(claimed.interface); it != by_interface->end()) {
+      out[claimed.tenant.sandbox_id] = it->second;
+    }
   }
   return out;
 }
@@ -171,8 +169,7 @@ void SandboxNetwork::release(const std::string& sandbox_id, const runtime::Netwo
   }
   {
     std::lock_guard lock(mutex_);
-    tenants_.erase(link.sandbox_address);
-    interfaces_.erase(link.sandbox_address);
+    claimed_.erase(link.sandbox_address);
     pool_.release(link.host_interface);
   }
   proxy_->revalidate(link.sandbox_address, std::nullopt);

@@ -62,10 +62,14 @@ class SandboxNetwork {
   explicit SandboxNetwork(AddressPool pool);
   std::optional<EgressTenant> tenant_of(std::uint32_t sandbox_address);
 
-  std::mutex mutex_;  // the pool and the tenants; the firewall locks itself
+  std::mutex mutex_;  // the pool and the claimed sandboxes; the firewall locks itself
   AddressPool pool_;
-  std::map<std::uint32_t, EgressTenant> tenants_;    // claimed sandboxes by address: the proxy's lookup
-  std::map<std::uint32_t, std::string> interfaces_;  // their host interfaces
+  struct Claimed {
+    EgressTenant tenant;
+    std::string interface;
+  };
+  std::map<std::uint32_t, Claimed>
+      claimed_;  // claimed sandboxes by address: the proxy's lookup, the counters
   std::unique_ptr<EgressProxy> proxy_;
   std::unique_ptr<Firewall> firewall_;
 };
